@@ -1,0 +1,62 @@
+"""Assembles the running system from settings: ontology, store, models, pipeline.
+
+Models are loaded lazily and once; the store is opened on first use.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from core.settings import Settings
+from extraction.chunking import Chunker
+from extraction.nlp import NlpStage, load_spacy
+from extraction.pipeline import IngestPipeline
+from extraction.readers import JsonFields
+from graph.ontology import Ontology, load_ontology
+from graph.store import KnowledgeStore, open_store
+from inference.embedder import Embedder, load_embedder
+
+
+class AppContext:
+    """Everything a command needs, created on demand from one Settings object."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def ontology(self) -> Ontology:
+        """The ontology in force."""
+        return load_ontology(self.settings.ontology_path)
+
+    @cached_property
+    def store(self) -> KnowledgeStore:
+        """The opened knowledge store."""
+        return open_store(self.settings, self.ontology)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        """The sentence embedder (loaded once)."""
+        return load_embedder(self.settings)
+
+    @cached_property
+    def nlp(self) -> NlpStage:
+        """The spaCy stage (loaded once)."""
+        return NlpStage(load_spacy(self.settings.spacy_model), self.ontology)
+
+    def pipeline(self) -> IngestPipeline:
+        """An ingest pipeline over the store and models."""
+        s = self.settings
+        return IngestPipeline(
+            self.store,
+            self.nlp,
+            self.embedder,
+            Chunker(s.chunk_size, s.chunk_overlap),
+            max_file_bytes=s.max_file_bytes,
+            json_fields=JsonFields(s.json_text_field, s.json_title_field, s.json_id_field),
+            batch_documents=s.write_batch_documents,
+        )
+
+    def close(self) -> None:
+        """Close the store if it was opened."""
+        if "store" in self.__dict__:
+            self.store.close()

@@ -1,0 +1,113 @@
+"""Typed settings, built once at start-up and passed down.
+
+Sources, lowest to highest precedence: defaults, a TOML file (``--config`` or
+``HOPGRAPH_CONFIG``), environment variables ``HOPGRAPH_*``, explicit overrides
+(CLI flags). Nothing here runs at import time: call :func:`load_settings`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.errors import ConfigError
+
+
+def _default_threads() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+class Settings(BaseSettings):
+    """Every tunable of hopgraph. Environment variables are ``HOPGRAPH_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="HOPGRAPH_", extra="forbid", frozen=True)
+
+    # storage
+    data_dir: Path = Field(Path("hopgraph-data"), description="Directory of the embedded store.")
+    graph_store: Literal["embedded", "neo4j"] = "embedded"
+    vector_store: Literal["embedded", "weaviate"] = "embedded"
+    neo4j_uri: str = "bolt://127.0.0.1:7687"
+    neo4j_user: str = "neo4j"
+    neo4j_password: str = ""
+    neo4j_database: str = "neo4j"
+    weaviate_host: str = "127.0.0.1"
+    weaviate_http_port: int = 8080
+    weaviate_grpc_port: int = 50051
+    weaviate_api_key: str = ""
+    weaviate_secure: bool = False
+
+    # ingestion
+    ontology_path: Path | None = Field(None, description="YAML ontology; default: the shipped one.")
+    max_file_bytes: int = Field(50 * 1024 * 1024, gt=0)
+    chunk_size: int = Field(200, gt=20, description="Target chunk length in words.")
+    chunk_overlap: int = Field(30, ge=0, description="Words shared by consecutive chunks.")
+    json_text_field: str = "text"
+    json_title_field: str = "title"
+    json_id_field: str = "id"
+    write_batch_documents: int = Field(64, gt=0, description="Documents committed per transaction.")
+
+    # models
+    spacy_model: str = Field("en_core_web_sm", description="spaCy package name or path.")
+    embedding_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="'all-MiniLM-L6-v2' (the packaged default) or a sentence-transformers path.",
+    )
+    embedding_backend: Literal["torch", "onnx"] = "torch"
+    embedding_batch_size: int = Field(64, gt=0)
+    embedding_max_seq_length: int = Field(256, gt=8)
+    llm_model_path: Path | None = Field(None, description="GGUF file; default: packaged SmolLM2.")
+    llm_sha256: str | None = Field(None, description="Expected SHA-256 of the GGUF, verified at load.")
+    llm_context: int = Field(4096, gt=256)
+    llm_temperature: float = Field(0.0, ge=0.0)
+    llm_max_tokens: int = Field(128, gt=0)
+    threads: int = Field(default_factory=_default_threads, gt=0)
+
+    # retrieval
+    top_k: int = Field(5, gt=0)
+
+    @property
+    def db_path(self) -> Path:
+        """The SQLite file of the embedded store."""
+        return self.data_dir / "hopgraph.db"
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings from file, environment and overrides.
+
+    Args:
+        config_file: a TOML file; when None, ``HOPGRAPH_CONFIG`` names one if set.
+        **overrides: values that win over every other source (None values are ignored).
+
+    Returns:
+        The validated settings.
+
+    Raises:
+        ConfigError: the file is unreadable or a value is invalid.
+    """
+    path = config_file or (Path(os.environ["HOPGRAPH_CONFIG"]) if os.environ.get("HOPGRAPH_CONFIG") else None)
+    file_values: dict[str, Any] = {}
+    if path is not None:
+        try:
+            file_values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read settings file {path}: {exc}") from exc
+        file_values = file_values.get("hopgraph", file_values)
+    explicit = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        env_only = Settings()
+        merged = {**file_values}
+        # Environment beats the file: keep only env-set fields from env_only.
+        for name in env_only.model_fields_set:
+            merged[name] = getattr(env_only, name)
+        merged.update(explicit)
+        settings = Settings(**merged)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid settings: {exc}") from exc
+    if settings.chunk_overlap >= settings.chunk_size:
+        raise ConfigError("chunk_overlap must be smaller than chunk_size")
+    return settings

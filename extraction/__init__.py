@@ -1,0 +1,1 @@
+"""Files -> chunks -> mentions, entities, relations, embeddings -> stores."""

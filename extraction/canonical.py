@@ -1,0 +1,106 @@
+"""Entity canonicalisation: mentions of one document -> entities, mentions, relations.
+
+Identity is the normalised name (``graph.normalize``): "Apple Inc." and "Apple"
+merge, "John Smith" and "John Brown" never do. Within one document a shorter
+person name that matches exactly one longer person name ("Obama" after
+"Barack Obama") joins it. An entity's type is the majority of its typed
+mentions; ``Thing`` only when nothing better is known.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from extraction.mentions import RawMention
+from extraction.relations import RawRelation
+from graph.normalize import normalize_name
+from graph.ontology import AliasRules
+from graph.model import Entity, Mention, Relation, RelationEvidence, relation_id, stable_id
+
+
+def entity_id(key: str) -> str:
+    """The identifier of the entity whose normalised name is ``key``."""
+    return stable_id("entity", key)
+
+
+@dataclass(slots=True)
+class ChunkExtraction:
+    """What extraction found in one chunk."""
+
+    chunk_id: str
+    chunk_start: int
+    mentions: list[RawMention]
+    relations: list[RawRelation]
+
+
+def _person_aliases(keys_by_type: dict[str, set[str]]) -> dict[str, str]:
+    """Map short names to the one longer person name of the document that ends or starts with them.
+
+    The short name may carry any type: NER often mistypes a lone surname.
+    """
+    persons = keys_by_type.get("Person", set())
+    shorts = {k for keys in keys_by_type.values() for k in keys}
+    remap: dict[str, str] = {}
+    for short in shorts:
+        words = short.split()
+        candidates = [
+            long_key
+            for long_key in persons
+            if long_key != short
+            and len(long_key.split()) > len(words)
+            and (long_key.split()[-len(words):] == words or long_key.split()[: len(words)] == words)
+        ]
+        if len(candidates) == 1:
+            remap[short] = candidates[0]
+    return remap
+
+
+def canonicalise(
+    doc_id: str, extractions: list[ChunkExtraction], rules: AliasRules
+) -> tuple[list[Entity], list[Mention], list[Relation]]:
+    """Build the entities, mentions and relations one document contributes."""
+    keys_by_type: dict[str, set[str]] = defaultdict(set)
+    for ex in extractions:
+        for m in ex.mentions:
+            keys_by_type[m.type].add(m.key)
+    remap = _person_aliases(keys_by_type)
+
+    keys: dict[str, str] = {}
+    types: dict[str, Counter[str]] = defaultdict(Counter)
+    names: dict[str, Counter[str]] = defaultdict(Counter)
+    mentions: list[Mention] = []
+    relations: dict[str, tuple[str, str, str, list[RelationEvidence]]] = {}
+    for ex in extractions:
+        ids: list[str] = []
+        for m in ex.mentions:
+            key = remap.get(m.key, m.key)
+            mtype = "Person" if key != m.key else m.type
+            eid = entity_id(key)
+            keys[eid] = key
+            ids.append(eid)
+            types[eid][mtype] += 0 if mtype == "Thing" else 1
+            types[eid]["Thing"] += 0
+            names[eid][m.surface] += 1
+            mentions.append(Mention(ex.chunk_id, m.start, m.end, m.surface, eid))
+        for r in ex.relations:
+            head, tail = ids[r.head], ids[r.tail]
+            if head == tail:
+                continue
+            rid = relation_id(head, r.type, tail)
+            ev = RelationEvidence(ex.chunk_id, doc_id, ex.chunk_start + r.sent_start,
+                                  ex.chunk_start + r.sent_end, r.confidence)
+            relations.setdefault(rid, (head, r.type, tail, []))[3].append(ev)
+
+    entities: list[Entity] = []
+    for eid, counter in types.items():
+        typed = [(n, t) for t, n in counter.items() if t != "Thing" and n > 0]
+        etype = max(typed)[1] if typed else "Thing"
+        full = {s: n for s, n in names[eid].items() if normalize_name(s, etype, rules) == keys[eid]}
+        name = max((full or names[eid]).items(), key=lambda kv: (kv[1], len(kv[0])))[0]
+        entities.append(Entity(eid, name, etype, tuple(sorted(names[eid]))))
+    rels = [
+        Relation(rid, head, rtype, tail, max(e.confidence for e in evs), tuple(evs))
+        for rid, (head, rtype, tail, evs) in relations.items()
+    ]
+    return sorted(entities, key=lambda e: e.id), mentions, rels

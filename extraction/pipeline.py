@@ -1,0 +1,248 @@
+"""The ingest pipeline: files -> records -> documents -> chunks, graph, vectors -> stores.
+
+Batches of documents flow through four stages: read, NLP (spaCy), embed and
+write. Embedding of one batch runs in a worker thread while the next batch is
+parsed; each batch is committed in one transaction, so an interrupted ingest
+leaves whole documents or nothing, and a rerun skips what is already stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import InputError
+from extraction.canonical import ChunkExtraction, canonicalise
+from extraction.chunking import Chunker
+from extraction.nlp import NlpStage
+from extraction.readers import JsonFields, SourceRecord, discover, read_file
+from graph.model import Document, DocumentBundle, stable_id
+from graph.store import KnowledgeStore
+from inference.embedder import Embedder
+
+STAGES = ("read", "nlp", "embed", "write")
+
+
+@dataclass(slots=True)
+class FileFailure:
+    """A file that was not ingested, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass(slots=True)
+class IngestReport:
+    """What one ingest run did."""
+
+    files: int = 0
+    documents: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    chunks: int = 0
+    entities: int = 0
+    relations: int = 0
+    rejected: int = 0
+    seconds: float = 0.0
+    failures: list[FileFailure] = field(default_factory=list)
+    stages: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+
+    @property
+    def ok(self) -> bool:
+        """True when every file was ingested."""
+        return not self.failures
+
+
+def document_id(source: str, key: str) -> str:
+    """The identifier of the document read from ``source`` (and record ``key``)."""
+    return stable_id("doc", source, key, length=16)
+
+
+def _make_document(source: str, rec: SourceRecord) -> Document:
+    text = f"{rec.title}\n\n{rec.text.strip()}" if rec.title and rec.key else rec.text
+    digest = hashlib.sha256(
+        json.dumps([rec.title, text, rec.metadata], sort_keys=True, default=str).encode("utf-8")
+    ).hexdigest()
+    meta = {**rec.metadata, "record": rec.key} if rec.key else dict(rec.metadata)
+    return Document(document_id(source, rec.key), source, digest, rec.title, text, meta)
+
+
+def _title_in(doc: Document, start: int, end: int) -> tuple[str, int]:
+    """(title, offset in the chunk) when the chunk ``[start, end)`` holds the document's title."""
+    if not doc.title:
+        return "", 0
+    pos = doc.text.find(doc.title, 0, 400)
+    if pos < 0 or not (start <= pos and pos + len(doc.title) <= end):
+        return "", 0
+    return doc.title, pos - start
+
+
+@dataclass(slots=True)
+class _Prepared:
+    bundles: list[DocumentBundle]
+    embed_texts: list[str]
+    entity_ids: list[str]
+    entity_names: list[str]
+
+
+class IngestPipeline:
+    """Ingests files into a :class:`KnowledgeStore`."""
+
+    def __init__(
+        self,
+        store: KnowledgeStore,
+        nlp: NlpStage,
+        embedder: Embedder,
+        chunker: Chunker,
+        *,
+        max_file_bytes: int,
+        json_fields: JsonFields,
+        batch_documents: int = 64,
+    ) -> None:
+        self._store = store
+        self._nlp = nlp
+        self._embedder = embedder
+        self._chunker = chunker
+        self._max_bytes = max_file_bytes
+        self._fields = json_fields
+        self._batch = batch_documents
+
+    # -- reading ------------------------------------------------------------------
+
+    def read(self, paths: list[Path], pattern: str | None, report: IngestReport) -> list[Document]:
+        """Read every file; failures go to the report, changed files' stale records are deleted."""
+        t0 = time.perf_counter()
+        files, missing = discover(paths, pattern)
+        report.failures.extend(FileFailure(str(p), why) for p, why in missing)
+        report.files = len(files)
+        documents: list[Document] = []
+        for path in files:
+            source = str(path.resolve())
+            try:
+                records = read_file(path, self._max_bytes, self._fields)
+            except InputError as exc:
+                report.failures.append(FileFailure(str(path), str(exc)))
+                continue
+            docs = [_make_document(source, rec) for rec in records]
+            fresh = {d.id for d in docs}
+            for old in self._store.graph.find_documents(source):
+                if old.id not in fresh:  # a record that left a changed file
+                    self._store.delete(old.id)
+                    report.removed += 1
+            documents.extend(docs)
+        stored = self._store.graph.document_hashes(d.id for d in documents)
+        todo = [d for d in documents if stored.get(d.id) != d.sha256]
+        report.unchanged = len(documents) - len(todo)
+        report.stages["read"] += time.perf_counter() - t0
+        return todo
+
+    # -- processing -----------------------------------------------------------------
+
+    def _prepare(self, docs: list[Document], report: IngestReport, embedded: set[str]) -> _Prepared:
+        t0 = time.perf_counter()
+        chunked = [(d, self._chunker.split(d.id, d.text)) for d in docs]
+        items = [(c.text, c.start, *_title_in(d, c.start, c.end)) for d, chunks in chunked for c in chunks]
+        results = iter(self._nlp.process(items))
+        bundles: list[DocumentBundle] = []
+        embed_texts: list[str] = []
+        new_entities: dict[str, str] = {}
+        for doc, chunks in chunked:
+            extractions: list[ChunkExtraction] = []
+            rejected = 0
+            for c in chunks:
+                res = next(results)
+                rejected += res.mentions.rejected + res.rejected_relations
+                extractions.append(ChunkExtraction(c.id, c.start, res.mentions.mentions, res.relations))
+                prefix = doc.title if doc.title and not c.text.startswith(doc.title) else ""
+                embed_texts.append(f"{prefix}: {c.text}" if prefix else c.text)
+            entities, mentions, relations = canonicalise(doc.id, extractions, self._nlp.ontology.aliases)
+            for e in entities:
+                if e.id not in embedded:
+                    new_entities.setdefault(e.id, e.name)
+            bundles.append(
+                DocumentBundle(doc, tuple(chunks), tuple(entities), tuple(mentions), tuple(relations), None, rejected)
+            )
+        missing = self._store.vectors.missing_entities(new_entities)
+        ids = [e for e in new_entities if e in missing]
+        embedded.update(ids)
+        report.stages["nlp"] += time.perf_counter() - t0
+        return _Prepared(bundles, embed_texts, ids, [new_entities[e] for e in ids])
+
+    def _embed(self, prepared: _Prepared) -> tuple[_Prepared, np.ndarray, np.ndarray, float]:
+        t0 = time.perf_counter()
+        vectors = self._embedder.encode(prepared.embed_texts + prepared.entity_names)
+        n = len(prepared.embed_texts)
+        return prepared, vectors[:n], vectors[n:], time.perf_counter() - t0
+
+    def _write(self, result: tuple[_Prepared, np.ndarray, np.ndarray, float], report: IngestReport) -> int:
+        prepared, chunk_vecs, entity_vecs, embed_seconds = result
+        report.stages["embed"] += embed_seconds
+        t0 = time.perf_counter()
+        bundles: list[DocumentBundle] = []
+        offset = 0
+        for b in prepared.bundles:
+            n = len(b.chunks)
+            bundles.append(
+                DocumentBundle(b.document, b.chunks, b.entities, b.mentions, b.relations,
+                               chunk_vecs[offset : offset + n], b.rejected)
+            )
+            offset += n
+        self._store.write(bundles, prepared.entity_ids, entity_vecs)
+        report.stages["write"] += time.perf_counter() - t0
+        report.documents += len(bundles)
+        report.chunks += sum(len(b.chunks) for b in bundles)
+        report.rejected += sum(b.rejected for b in bundles)
+        return len(bundles)
+
+    def _batches(self, docs: list[Document]) -> Iterator[list[Document]]:
+        for i in range(0, len(docs), self._batch):
+            yield docs[i : i + self._batch]
+
+    def run(
+        self,
+        paths: list[Path],
+        pattern: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> IngestReport:
+        """Ingest ``paths``; ``progress(done, total)`` is called after each committed batch.
+
+        Raises:
+            StoreError: a store failed; batches committed before stay committed.
+        """
+        started = time.perf_counter()
+        report = IngestReport()
+        todo = self.read(paths, pattern, report)
+        if progress is not None:
+            progress(0, len(todo))
+        done = 0
+        embedded: set[str] = set()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed") as pool:
+            pending: Future[tuple[_Prepared, np.ndarray, np.ndarray, float]] | None = None
+            try:
+                for batch in self._batches(todo):
+                    prepared = self._prepare(batch, report, embedded)
+                    future = pool.submit(self._embed, prepared)
+                    if pending is not None:
+                        done += self._write(pending.result(), report)
+                        if progress is not None:
+                            progress(done, len(todo))
+                    pending = future
+                if pending is not None:
+                    done += self._write(pending.result(), report)
+                    pending = None
+                    if progress is not None:
+                        progress(done, len(todo))
+            finally:
+                if pending is not None:
+                    pending.cancel()
+        stats = self._store.graph.stats()
+        report.entities, report.relations = stats.entities, stats.relations
+        report.seconds = time.perf_counter() - started
+        return report

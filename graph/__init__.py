@@ -1,0 +1,1 @@
+"""The knowledge store: data model, ontology, store ports and their adapters."""

@@ -1,0 +1,1 @@
+"""The embedded adapters: one SQLite database (WAL, FTS5) in one directory."""

@@ -1,0 +1,401 @@
+"""Embedded GraphStore: entity graph tables in the shared SQLite database."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from core.errors import NotFoundError
+from graph.embedded.database import EmbeddedDatabase
+from graph.model import (
+    Chunk,
+    Document,
+    DocumentBundle,
+    Entity,
+    Mention,
+    Neighbour,
+    Relation,
+    RelationEvidence,
+    ScoredEntity,
+    StoreStats,
+)
+from graph.normalize import normalize_name
+from graph.ontology import AliasRules
+from graph.ports import GraphStore
+
+_INSERT_DOCUMENT = (
+    "INSERT INTO documents(id, source, sha256, title, text, metadata, acl, ingested_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_CHUNK = 'INSERT INTO chunks(id, doc_id, start, "end", text) VALUES (?, ?, ?, ?, ?)'
+_INSERT_ENTITY = (
+    "INSERT INTO entities(id, name, type, key) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE"
+    " SET type = excluded.type WHERE entities.type = 'Thing' AND excluded.type != 'Thing'"
+)
+_UPSERT_ALIAS = (
+    "INSERT INTO aliases(entity_id, norm, surface, doc_id, count) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT(entity_id, surface, doc_id) DO UPDATE SET count = count + excluded.count"
+)
+_INSERT_MENTION = (
+    'INSERT INTO mentions(chunk_id, doc_id, start, "end", surface, entity_id) VALUES (?, ?, ?, ?, ?, ?)'
+)
+_INSERT_RELATION = "INSERT OR IGNORE INTO relations(id, head, type, tail) VALUES (?, ?, ?, ?)"
+_INSERT_EVIDENCE = (
+    'INSERT INTO evidence(relation_id, chunk_id, doc_id, start, "end", confidence)'
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+_BUMP = (
+    "INSERT INTO meta(key, value) VALUES ('graph_generation', '1')"
+    " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+)
+_DOC_COLUMNS = "id, source, sha256, title, text, metadata, acl"
+
+
+def _document(row: sqlite3.Row | tuple[object, ...]) -> Document:
+    return Document(
+        id=str(row[0]),
+        source=str(row[1]),
+        sha256=str(row[2]),
+        title=str(row[3]),
+        text=str(row[4]),
+        metadata=json.loads(str(row[5])),
+        acl=tuple(json.loads(str(row[6]))),
+    )
+
+
+def _placeholders(n: int) -> str:
+    return ",".join("?" * n)
+
+
+class EmbeddedGraphStore(GraphStore):
+    """GraphStore over :class:`EmbeddedDatabase`."""
+
+    def __init__(self, db: EmbeddedDatabase, alias_rules: AliasRules) -> None:
+        self._db = db
+        self._rules = alias_rules
+
+    # -- writes -----------------------------------------------------------------
+
+    def write_documents(self, bundles: Sequence[DocumentBundle]) -> list[str]:
+        """See :meth:`GraphStore.write_documents`; returns entity ids removed as orphans."""
+        touched_entities: set[str] = set()
+        touched_relations: set[str] = set()
+        with self._db.transaction() as conn:
+            for bundle in bundles:
+                ents, rels = self._remove_contribution(conn, bundle.document.id)
+                touched_entities |= ents
+                touched_relations |= rels
+                self._insert(conn, bundle)
+            removed = self._collect_orphans(conn, touched_entities, touched_relations)
+            conn.execute(_BUMP)
+        return removed
+
+    def delete_document(self, doc_id: str) -> list[str]:
+        """See :meth:`GraphStore.delete_document`."""
+        with self._db.transaction() as conn:
+            if conn.execute("SELECT 1 FROM documents WHERE id=?", (doc_id,)).fetchone() is None:
+                raise NotFoundError(f"no document {doc_id!r}")
+            ents, rels = self._remove_contribution(conn, doc_id)
+            removed = self._collect_orphans(conn, ents, rels)
+            conn.execute(_BUMP)
+            return removed
+
+    def _insert(self, conn: sqlite3.Connection, bundle: DocumentBundle) -> None:
+        doc = bundle.document
+        conn.execute(
+            _INSERT_DOCUMENT,
+            (doc.id, doc.source, doc.sha256, doc.title, doc.text, json.dumps(doc.metadata),
+             json.dumps(list(doc.acl)), time.time()),
+        )
+        conn.executemany(
+            _INSERT_CHUNK, [(c.id, c.doc_id, c.start, c.end, c.text) for c in bundle.chunks]
+        )
+        conn.executemany(
+            _INSERT_ENTITY,
+            [(e.id, e.name, e.type, normalize_name(e.name, e.type, self._rules)) for e in bundle.entities],
+        )
+        types = {e.id: e.type for e in bundle.entities}
+        surfaces = Counter((m.entity_id, m.surface) for m in bundle.mentions)
+        conn.executemany(
+            _UPSERT_ALIAS,
+            [
+                (eid, normalize_name(surface, types.get(eid), self._rules), surface, doc.id, n)
+                for (eid, surface), n in surfaces.items()
+            ],
+        )
+        conn.executemany(
+            _INSERT_MENTION,
+            [(m.chunk_id, doc.id, m.start, m.end, m.surface, m.entity_id) for m in bundle.mentions],
+        )
+        conn.executemany(_INSERT_RELATION, [(r.id, r.head, r.type, r.tail) for r in bundle.relations])
+        conn.executemany(
+            _INSERT_EVIDENCE,
+            [
+                (r.id, ev.chunk_id, doc.id, ev.start, ev.end, ev.confidence)
+                for r in bundle.relations
+                for ev in r.evidence
+            ],
+        )
+
+    @staticmethod
+    def _remove_contribution(conn: sqlite3.Connection, doc_id: str) -> tuple[set[str], set[str]]:
+        ents = {r[0] for r in conn.execute("SELECT DISTINCT entity_id FROM mentions WHERE doc_id=?", (doc_id,))}
+        ents |= {r[0] for r in conn.execute("SELECT DISTINCT entity_id FROM aliases WHERE doc_id=?", (doc_id,))}
+        rels = {r[0] for r in conn.execute("SELECT DISTINCT relation_id FROM evidence WHERE doc_id=?", (doc_id,))}
+        for table in ("mentions", "aliases", "evidence", "chunks"):
+            conn.execute(f"DELETE FROM {table} WHERE doc_id=?", (doc_id,))  # noqa: S608 - fixed names
+        conn.execute("DELETE FROM documents WHERE id=?", (doc_id,))
+        return ents, rels
+
+    @staticmethod
+    def _collect_orphans(conn: sqlite3.Connection, ents: set[str], rels: set[str]) -> list[str]:
+        for rid in rels:
+            conn.execute(
+                "DELETE FROM relations WHERE id=? AND NOT EXISTS (SELECT 1 FROM evidence WHERE relation_id=?)",
+                (rid, rid),
+            )
+        removed: list[str] = []
+        for eid in ents:
+            alive = conn.execute(
+                "SELECT 1 FROM mentions WHERE entity_id=? UNION ALL SELECT 1 FROM aliases WHERE entity_id=? LIMIT 1",
+                (eid, eid),
+            ).fetchone()
+            if alive is None:
+                conn.execute("DELETE FROM entities WHERE id=?", (eid,))
+                conn.execute("DELETE FROM relations WHERE head=? OR tail=?", (eid, eid))
+                removed.append(eid)
+            else:
+                best = conn.execute(
+                    "SELECT surface FROM aliases WHERE entity_id=? GROUP BY surface"
+                    " ORDER BY SUM(count) DESC, LENGTH(surface) DESC LIMIT 1",
+                    (eid,),
+                ).fetchone()
+                if best is not None:
+                    conn.execute("UPDATE entities SET name=? WHERE id=?", (best[0], eid))
+        return sorted(removed)
+
+    # -- reads ------------------------------------------------------------------
+
+    def document_hashes(self, doc_ids: Iterable[str]) -> dict[str, str]:
+        """See :meth:`GraphStore.document_hashes`."""
+        ids = list(doc_ids)
+        out: dict[str, str] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            rows = self._db.query(
+                f"SELECT id, sha256 FROM documents WHERE id IN ({_placeholders(len(part))})", part
+            )
+            out.update({str(r[0]): str(r[1]) for r in rows})
+        return out
+
+    def get_document(self, doc_id: str) -> Document | None:
+        """See :meth:`GraphStore.get_document`."""
+        rows = self._db.query(f"SELECT {_DOC_COLUMNS} FROM documents WHERE id=?", (doc_id,))
+        return _document(rows[0]) if rows else None
+
+    def find_documents(self, key: str) -> list[Document]:
+        """See :meth:`GraphStore.find_documents`."""
+        rows = self._db.query(
+            f"SELECT {_DOC_COLUMNS} FROM documents WHERE id=? OR source=? ORDER BY id", (key, key)
+        )
+        return [_document(r) for r in rows]
+
+    def list_documents(self, offset: int = 0, limit: int = 100) -> list[Document]:
+        """See :meth:`GraphStore.list_documents`."""
+        rows = self._db.query(
+            f"SELECT {_DOC_COLUMNS} FROM documents ORDER BY id LIMIT ? OFFSET ?", (limit, offset)
+        )
+        return [_document(r) for r in rows]
+
+    def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]:
+        """See :meth:`GraphStore.get_chunks`."""
+        found: dict[str, Chunk] = {}
+        ids = list(chunk_ids)
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            rows = self._db.query(
+                f'SELECT id, doc_id, start, "end", text FROM chunks WHERE id IN ({_placeholders(len(part))})',
+                part,
+            )
+            found.update({str(r[0]): Chunk(str(r[0]), str(r[1]), int(r[2]), int(r[3]), str(r[4])) for r in rows})
+        return [found[c] for c in ids if c in found]
+
+    def get_entity(self, entity_id: str) -> Entity | None:
+        """See :meth:`GraphStore.get_entity`."""
+        rows = self._db.query("SELECT id, name, type FROM entities WHERE id=?", (entity_id,))
+        if not rows:
+            return None
+        aliases = [
+            str(r[0])
+            for r in self._db.query(
+                "SELECT surface FROM aliases WHERE entity_id=? GROUP BY surface ORDER BY SUM(count) DESC",
+                (entity_id,),
+            )
+        ]
+        return Entity(
+            id=str(rows[0][0]),
+            name=str(rows[0][1]),
+            type=str(rows[0][2]),
+            aliases=tuple(aliases),
+            description=self._describe(entity_id, str(rows[0][2])),
+        )
+
+    def _describe(self, entity_id: str, entity_type: str) -> str:
+        counts = self._db.query(
+            "SELECT COUNT(DISTINCT chunk_id), COUNT(DISTINCT doc_id) FROM mentions WHERE entity_id=?",
+            (entity_id,),
+        )[0]
+        first = self._db.query(
+            'SELECT c.text, m.start - c.start, m."end" - c.start FROM mentions m'
+            " JOIN chunks c ON c.id = m.chunk_id WHERE m.entity_id=? ORDER BY m.doc_id, m.start LIMIT 1",
+            (entity_id,),
+        )
+        summary = f"{entity_type} mentioned in {counts[0]} passage(s) of {counts[1]} document(s)."
+        if first:
+            text, start, end = str(first[0][0]), int(first[0][1]), int(first[0][2])
+            lo = max(text.rfind(". ", 0, start) + 2, 0) if text.rfind(". ", 0, start) >= 0 else 0
+            hi_dot = text.find(". ", end)
+            hi = hi_dot + 1 if hi_dot >= 0 else len(text)
+            snippet = " ".join(text[lo:hi].split())
+            if len(snippet) > 240:
+                snippet = snippet[:237] + "..."
+            summary += f' "{snippet}"'
+        return summary
+
+    def existing_entities(self, entity_ids: Iterable[str]) -> set[str]:
+        """See :meth:`GraphStore.existing_entities`."""
+        ids = list(entity_ids)
+        out: set[str] = set()
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            rows = self._db.query(f"SELECT id FROM entities WHERE id IN ({_placeholders(len(part))})", part)
+            out |= {str(r[0]) for r in rows}
+        return out
+
+    def search_entities(self, name: str, limit: int = 10) -> list[ScoredEntity]:
+        """See :meth:`GraphStore.search_entities`."""
+        key = normalize_name(name, None, self._rules) or name.strip().lower()
+        if not key:
+            return []
+        scores: dict[str, float] = {}
+        for r in self._db.query(
+            "SELECT DISTINCT entity_id FROM aliases WHERE norm=? UNION SELECT id FROM entities WHERE key=?",
+            (key, key),
+        ):
+            scores[str(r[0])] = 1.0
+        pattern = key.replace("%", "").replace("_", "") + "%"
+        for r in self._db.query(
+            "SELECT entity_id, MIN(LENGTH(norm)) FROM aliases WHERE norm LIKE ? GROUP BY entity_id LIMIT ?",
+            (pattern, limit * 4),
+        ):
+            scores.setdefault(str(r[0]), 0.5 + 0.4 * len(key) / max(int(r[1]), 1))
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        return [ScoredEntity(eid, score) for eid, score in ranked]
+
+    def _relations(self, where: str, params: Sequence[object], limit: int) -> list[Relation]:
+        rows = self._db.query(
+            f"SELECT r.id, r.head, r.type, r.tail, MAX(e.confidence) AS conf FROM relations r"
+            f" JOIN evidence e ON e.relation_id = r.id WHERE {where}"
+            f" GROUP BY r.id ORDER BY conf DESC, COUNT(*) DESC, r.id LIMIT ?",
+            (*params, limit),
+        )
+        if not rows:
+            return []
+        ids = [str(r[0]) for r in rows]
+        evidence: dict[str, list[RelationEvidence]] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            for ev in self._db.query(
+                f'SELECT relation_id, chunk_id, doc_id, start, "end", confidence FROM evidence'
+                f" WHERE relation_id IN ({_placeholders(len(part))}) ORDER BY confidence DESC, chunk_id",
+                part,
+            ):
+                evidence.setdefault(str(ev[0]), []).append(
+                    RelationEvidence(str(ev[1]), str(ev[2]), int(ev[3]), int(ev[4]), float(ev[5]))
+                )
+        return [
+            Relation(str(r[0]), str(r[1]), str(r[2]), str(r[3]), float(r[4]), tuple(evidence.get(str(r[0]), ())))
+            for r in rows
+        ]
+
+    def neighbours(self, entity_id: str, limit: int = 50) -> list[Neighbour]:
+        """See :meth:`GraphStore.neighbours`."""
+        rels = self._relations("r.head = ? OR r.tail = ?", (entity_id, entity_id), limit)
+        out: list[Neighbour] = []
+        for rel in rels:
+            other_id, direction = (rel.tail, "out") if rel.head == entity_id else (rel.head, "in")
+            other = self._entity_row(other_id)
+            if other is not None:
+                out.append(Neighbour(rel, other, direction))
+        return out
+
+    def _entity_row(self, entity_id: str) -> Entity | None:
+        rows = self._db.query("SELECT id, name, type FROM entities WHERE id=?", (entity_id,))
+        return Entity(str(rows[0][0]), str(rows[0][1]), str(rows[0][2])) if rows else None
+
+    def mentions_of(self, entity_id: str, limit: int = 50) -> list[Mention]:
+        """See :meth:`GraphStore.mentions_of`."""
+        rows = self._db.query(
+            'SELECT chunk_id, start, "end", surface, entity_id FROM mentions WHERE entity_id=?'
+            " ORDER BY doc_id, start LIMIT ?",
+            (entity_id, limit),
+        )
+        return [Mention(str(r[0]), int(r[1]), int(r[2]), str(r[3]), str(r[4])) for r in rows]
+
+    def chunk_entities(self, chunk_ids: Sequence[str]) -> dict[str, list[str]]:
+        """See :meth:`GraphStore.chunk_entities`."""
+        out: dict[str, list[str]] = {c: [] for c in chunk_ids}
+        ids = list(chunk_ids)
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            for r in self._db.query(
+                f"SELECT DISTINCT chunk_id, entity_id FROM mentions WHERE chunk_id IN ({_placeholders(len(part))})",
+                part,
+            ):
+                out[str(r[0])].append(str(r[1]))
+        return out
+
+    def relations_between(self, entity_ids: Sequence[str]) -> list[Relation]:
+        """See :meth:`GraphStore.relations_between`."""
+        ids = list(dict.fromkeys(entity_ids))
+        if not ids:
+            return []
+        marks = _placeholders(len(ids))
+        return self._relations(f"r.head IN ({marks}) AND r.tail IN ({marks})", (*ids, *ids), 10_000)
+
+    def entity_keys(self) -> list[tuple[str, str]]:
+        """See :meth:`GraphStore.entity_keys`."""
+        rows = self._db.query("SELECT DISTINCT norm, entity_id FROM aliases WHERE norm != ''")
+        return [(str(r[0]), str(r[1])) for r in rows]
+
+    def mention_pairs(self) -> list[tuple[str, str, str]]:
+        """See :meth:`GraphStore.mention_pairs`."""
+        rows = self._db.query("SELECT DISTINCT chunk_id, doc_id, entity_id FROM mentions ORDER BY chunk_id, entity_id")
+        return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+    def relation_pairs(self) -> list[tuple[str, str, str, str, float]]:
+        """See :meth:`GraphStore.relation_pairs`."""
+        rows = self._db.query(
+            "SELECT r.id, r.head, r.tail, r.type, MAX(e.confidence) FROM relations r"
+            " JOIN evidence e ON e.relation_id = r.id GROUP BY r.id ORDER BY r.id"
+        )
+        return [(str(r[0]), str(r[1]), str(r[2]), str(r[3]), float(r[4])) for r in rows]
+
+    def version(self) -> str:
+        """See :meth:`GraphStore.version`."""
+        return self._db.get_meta("graph_generation") or "0"
+
+    def stats(self) -> StoreStats:
+        """See :meth:`GraphStore.stats`."""
+        row = self._db.query(
+            "SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM chunks),"
+            " (SELECT COUNT(*) FROM entities), (SELECT COUNT(*) FROM relations),"
+            " (SELECT COUNT(*) FROM mentions)"
+        )[0]
+        return StoreStats(int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4]))
+
+    def close(self) -> None:
+        """See :meth:`GraphStore.close` (the shared database is closed by its owner)."""

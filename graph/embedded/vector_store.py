@@ -1,0 +1,176 @@
+"""Embedded VectorStore: vectors as SQLite BLOBs, exact cosine search in numpy, FTS5 BM25.
+
+The chunk matrix is cached in memory and reloaded when another writer bumped
+the store's vector generation, so readers in other processes see new data.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from graph.embedded.database import EmbeddedDatabase
+from graph.model import DocumentBundle, ScoredChunk, ScoredEntity
+from graph.ports import Vector, VectorStore
+
+_BUMP = (
+    "INSERT INTO meta(key, value) VALUES ('vector_generation', '1')"
+    " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+)
+_FTS_TOKEN = re.compile(r"\w+", re.UNICODE)
+_STOPWORDS = frozenset(
+    "a an and are as at be by did do does for from had has have he her his how in is it its of on or"
+    " she that the their them they this to was were what when where which who whom whose why will with".split()
+)
+
+
+def _to_blob(vec: Vector) -> bytes:
+    return np.asarray(vec, dtype=np.float32).tobytes()
+
+
+class _Matrix:
+    """An in-memory copy of a vector table, keyed by the store generation."""
+
+    def __init__(self) -> None:
+        self.generation: str | None = None
+        self.ids: list[str] = []
+        self.docs: np.ndarray = np.empty(0, dtype=object)
+        self.vectors: np.ndarray = np.empty((0, 0), dtype=np.float32)
+
+
+class EmbeddedVectorStore(VectorStore):
+    """VectorStore over :class:`EmbeddedDatabase`."""
+
+    def __init__(self, db: EmbeddedDatabase) -> None:
+        self._db = db
+        self._chunks = _Matrix()
+        self._entities = _Matrix()
+        self._lock = threading.Lock()
+
+    # -- writes -----------------------------------------------------------------
+
+    def write_documents(self, bundles: Sequence[DocumentBundle]) -> None:
+        """See :meth:`VectorStore.write_documents`."""
+        with self._db.transaction() as conn:
+            for bundle in bundles:
+                conn.execute("DELETE FROM vchunks WHERE doc_id=?", (bundle.document.id,))
+                vectors = np.asarray(bundle.chunk_vectors, dtype=np.float32)
+                conn.executemany(
+                    "INSERT INTO vchunks(chunk_id, doc_id, text, vector) VALUES (?, ?, ?, ?)",
+                    [
+                        (c.id, c.doc_id, c.text, _to_blob(vectors[i]))
+                        for i, c in enumerate(bundle.chunks)
+                    ],
+                )
+            conn.execute(_BUMP)
+
+    def upsert_entities(self, entity_ids: Sequence[str], vectors: Vector) -> None:
+        """See :meth:`VectorStore.upsert_entities`."""
+        with self._db.transaction() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO ventities(entity_id, vector) VALUES (?, ?)",
+                [(eid, _to_blob(vectors[i])) for i, eid in enumerate(entity_ids)],
+            )
+            conn.execute(_BUMP)
+
+    def delete_document(self, doc_id: str) -> None:
+        """See :meth:`VectorStore.delete_document`."""
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM vchunks WHERE doc_id=?", (doc_id,))
+            conn.execute(_BUMP)
+
+    def delete_entities(self, entity_ids: Sequence[str]) -> None:
+        """See :meth:`VectorStore.delete_entities`."""
+        with self._db.transaction() as conn:
+            conn.executemany("DELETE FROM ventities WHERE entity_id=?", [(e,) for e in entity_ids])
+            conn.execute(_BUMP)
+
+    # -- reads ------------------------------------------------------------------
+
+    def _load(self, matrix: _Matrix, sql: str) -> _Matrix:
+        generation = self._db.get_meta("vector_generation") or "0"
+        with self._lock:
+            if matrix.generation == generation:
+                return matrix
+            rows = self._db.query(sql)
+            fresh = _Matrix()
+            fresh.generation = generation
+            fresh.ids = [str(r[0]) for r in rows]
+            fresh.docs = np.array([str(r[1]) for r in rows], dtype=object)
+            if rows:
+                fresh.vectors = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(
+                    len(rows), -1
+                )
+            matrix.__dict__.update(fresh.__dict__)
+            return matrix
+
+    @staticmethod
+    def _top(scores: np.ndarray, k: int) -> np.ndarray:
+        if k >= len(scores):
+            return np.argsort(-scores, kind="stable")
+        part = np.argpartition(-scores, k)[:k]
+        return part[np.argsort(-scores[part], kind="stable")]
+
+    def search_chunks(
+        self, vector: Vector, k: int, doc_ids: Sequence[str] | None = None
+    ) -> list[ScoredChunk]:
+        """See :meth:`VectorStore.search_chunks`."""
+        m = self._load(self._chunks, "SELECT chunk_id, doc_id, vector FROM vchunks ORDER BY rid")
+        if not m.ids:
+            return []
+        scores = m.vectors @ np.asarray(vector, dtype=np.float32)
+        if doc_ids is not None:
+            scores = np.where(np.isin(m.docs, list(doc_ids)), scores, -np.inf)
+        top = self._top(scores, k)
+        return [ScoredChunk(m.ids[i], str(m.docs[i]), float(scores[i])) for i in top if np.isfinite(scores[i])]
+
+    def keyword_search(
+        self, query: str, k: int, doc_ids: Sequence[str] | None = None
+    ) -> list[ScoredChunk]:
+        """See :meth:`VectorStore.keyword_search`."""
+        words = [w for w in _FTS_TOKEN.findall(query.lower()) if w not in _STOPWORDS]
+        if not words:
+            return []
+        match = " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
+        params: list[object] = [match]
+        where = ""
+        if doc_ids is not None:
+            ids = list(doc_ids)
+            if not ids:
+                return []
+            where = f" AND v.doc_id IN ({','.join('?' * len(ids))})"
+            params.extend(ids)
+        params.append(k)
+        rows = self._db.query(
+            "SELECT v.chunk_id, v.doc_id, -bm25(vchunks_fts) AS score FROM vchunks_fts"
+            f" JOIN vchunks v ON v.rid = vchunks_fts.rowid WHERE vchunks_fts MATCH ?{where}"
+            " ORDER BY score DESC LIMIT ?",
+            params,
+        )
+        return [ScoredChunk(str(r[0]), str(r[1]), float(r[2])) for r in rows]
+
+    def search_entities(self, vector: Vector, k: int) -> list[ScoredEntity]:
+        """See :meth:`VectorStore.search_entities`."""
+        m = self._load(self._entities, "SELECT entity_id, '', vector FROM ventities ORDER BY entity_id")
+        if not m.ids:
+            return []
+        scores = m.vectors @ np.asarray(vector, dtype=np.float32)
+        return [ScoredEntity(m.ids[i], float(scores[i])) for i in self._top(scores, k)]
+
+    def missing_entities(self, entity_ids: Iterable[str]) -> set[str]:
+        """See :meth:`VectorStore.missing_entities`."""
+        ids = list(dict.fromkeys(entity_ids))
+        present: set[str] = set()
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            rows = self._db.query(
+                f"SELECT entity_id FROM ventities WHERE entity_id IN ({','.join('?' * len(part))})", part
+            )
+            present |= {str(r[0]) for r in rows}
+        return set(ids) - present
+
+    def close(self) -> None:
+        """See :meth:`VectorStore.close` (the shared database is closed by its owner)."""

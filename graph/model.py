@@ -1,0 +1,142 @@
+"""The data model shared by every store adapter.
+
+Document -> Chunk -> Mention -> Entity; Relation joins two entities and keeps
+the chunks that evidence it. Support is tracked per document so that deleting
+a document removes exactly what it contributed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def stable_id(*parts: str, length: int = 16) -> str:
+    """A short deterministic identifier derived from ``parts``."""
+    digest = hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()
+    return digest[:length]
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One source document (a file, or one record of a JSON/JSONL file)."""
+
+    id: str
+    source: str
+    sha256: str
+    title: str
+    text: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    acl: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A contiguous span ``[start, end)`` of a document's text."""
+
+    id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A surface form of an entity inside a chunk; span relative to the document."""
+
+    chunk_id: str
+    start: int
+    end: int
+    surface: str
+    entity_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """A canonical thing. ``aliases`` are the surface forms that name it."""
+
+    id: str
+    name: str
+    type: str
+    aliases: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RelationEvidence:
+    """One chunk (and sentence span within its document) that states a relation."""
+
+    chunk_id: str
+    doc_id: str
+    start: int
+    end: int
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """``head -[type]-> tail`` with its evidence; confidence is the best evidence's."""
+
+    id: str
+    head: str
+    type: str
+    tail: str
+    confidence: float
+    evidence: tuple[RelationEvidence, ...] = ()
+
+
+def relation_id(head: str, rel_type: str, tail: str) -> str:
+    """The identifier of a relation, the same in every adapter."""
+    return stable_id(head, rel_type, tail)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentBundle:
+    """Everything one document contributes, written atomically by the stores."""
+
+    document: Document
+    chunks: tuple[Chunk, ...]
+    entities: tuple[Entity, ...]
+    mentions: tuple[Mention, ...]
+    relations: tuple[Relation, ...]
+    chunk_vectors: Any  # numpy array (n_chunks, dim), float32, L2-normalised
+    rejected: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbour:
+    """An entity adjacent to another through one relation."""
+
+    relation: Relation
+    entity: Entity
+    direction: str  # "out" (entity is the tail) or "in" (entity is the head)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    """Counts of what a store holds."""
+
+    documents: int
+    chunks: int
+    entities: int
+    relations: int
+    mentions: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredChunk:
+    """A chunk found by a vector or keyword search."""
+
+    chunk_id: str
+    doc_id: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredEntity:
+    """An entity found by name, alias or vector similarity."""
+
+    entity_id: str
+    score: float

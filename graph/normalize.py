@@ -1,0 +1,55 @@
+"""Name normalisation: the key under which surface forms of one entity merge.
+
+"Apple Inc." / "Apple" / "apple's" -> "apple"; "The Beatles" -> "beatles".
+Different names that merely share a token ("John Smith", "John Brown") keep
+different keys: normalisation never drops content words.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from graph.ontology import AliasRules
+
+_POSSESSIVE = re.compile(r"(?:'s|’s|'|’)$")
+_NON_WORD = re.compile(r"[^\w\s]")
+_SPACES = re.compile(r"\s+")
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+
+
+def normalize_name(name: str, entity_type: str | None, rules: AliasRules) -> str:
+    """The merge key of ``name``; empty when nothing meaningful remains.
+
+    Args:
+        name: a surface form.
+        entity_type: its ontology type (type-specific suffixes apply), or None.
+        rules: the ontology's alias rules.
+
+    Returns:
+        Lower-case, accent-free, punctuation-free words joined by single spaces.
+    """
+    text = name.strip()
+    if rules.possessives:
+        text = _POSSESSIVE.sub("", text)
+    text = _fold(text)
+    text = _NON_WORD.sub(" ", text.replace("&", " and "))
+    words = _SPACES.sub(" ", text).strip().split(" ")
+    words = [w for w in words if w]
+    prefixes = {p.lower() for p in rules.strip_prefixes}
+    while len(words) > 1 and words[0] in prefixes:
+        words.pop(0)
+    suffixes = {s.lower().rstrip(".") for s in rules.strip_suffixes.get(entity_type or "", [])}
+    while len(words) > 1 and words[-1] in suffixes:
+        words.pop()
+    key = " ".join(words)
+    return key if len(key) >= rules.min_length else ""
+
+
+def tokens(text: str) -> list[str]:
+    """Folded word tokens of ``text`` (for n-gram lookups)."""
+    return [w for w in _SPACES.split(_NON_WORD.sub(" ", _fold(text))) if w]

@@ -1,0 +1,179 @@
+"""Store ports. Every adapter implements them; one contract suite tests them all.
+
+The ports are synchronous: the embedded adapter is in-process SQLite, and the
+service layer runs store calls in worker threads so the event loop never blocks.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from graph.model import (
+    Chunk,
+    Document,
+    DocumentBundle,
+    Entity,
+    Mention,
+    Neighbour,
+    Relation,
+    ScoredChunk,
+    ScoredEntity,
+    StoreStats,
+)
+
+Vector = npt.NDArray[np.float32]
+
+
+class GraphStore(ABC):
+    """Documents, chunks, mentions, entities and relations, with per-document support."""
+
+    @abstractmethod
+    def write_documents(self, bundles: Sequence[DocumentBundle]) -> list[str]:
+        """Insert or replace the documents of ``bundles`` with all they contribute.
+
+        A document that already exists first loses its previous contribution.
+
+        Returns:
+            The ids of entities that lost their last support (replaced away) and were removed.
+
+        Raises:
+            StoreError: the write failed; nothing of it is visible.
+        """
+
+    @abstractmethod
+    def delete_document(self, doc_id: str) -> list[str]:
+        """Remove a document and what only it supported.
+
+        Returns:
+            The ids of the entities that lost their last support and were removed.
+
+        Raises:
+            NotFoundError: no such document.
+        """
+
+    @abstractmethod
+    def document_hashes(self, doc_ids: Iterable[str]) -> dict[str, str]:
+        """The stored sha256 of each known document among ``doc_ids``."""
+
+    @abstractmethod
+    def get_document(self, doc_id: str) -> Document | None:
+        """The document, or None."""
+
+    @abstractmethod
+    def find_documents(self, key: str) -> list[Document]:
+        """Documents whose id or source equals ``key``."""
+
+    @abstractmethod
+    def list_documents(self, offset: int = 0, limit: int = 100) -> list[Document]:
+        """Documents ordered by id."""
+
+    @abstractmethod
+    def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]:
+        """The chunks that exist among ``chunk_ids``, in the order asked."""
+
+    @abstractmethod
+    def get_entity(self, entity_id: str) -> Entity | None:
+        """The entity with its aliases and a description built from its mentions."""
+
+    @abstractmethod
+    def existing_entities(self, entity_ids: Iterable[str]) -> set[str]:
+        """Which of ``entity_ids`` are stored."""
+
+    @abstractmethod
+    def search_entities(self, name: str, limit: int = 10) -> list[ScoredEntity]:
+        """Entities whose normalised name or alias matches ``name``.
+
+        Exact key matches score 1.0, prefix/substring matches less.
+        """
+
+    @abstractmethod
+    def neighbours(self, entity_id: str, limit: int = 50) -> list[Neighbour]:
+        """Relations touching the entity, strongest first, with their evidence."""
+
+    @abstractmethod
+    def mentions_of(self, entity_id: str, limit: int = 50) -> list[Mention]:
+        """Mentions of the entity."""
+
+    @abstractmethod
+    def chunk_entities(self, chunk_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Entity ids mentioned in each chunk."""
+
+    @abstractmethod
+    def relations_between(self, entity_ids: Sequence[str]) -> list[Relation]:
+        """Relations whose head and tail are both in ``entity_ids``, with evidence."""
+
+    @abstractmethod
+    def entity_keys(self) -> list[tuple[str, str]]:
+        """Every (normalised alias, entity id) pair, for building lookup indexes."""
+
+    @abstractmethod
+    def mention_pairs(self) -> list[tuple[str, str, str]]:
+        """Every distinct (chunk id, document id, entity id) mention edge, for graph indexes."""
+
+    @abstractmethod
+    def relation_pairs(self) -> list[tuple[str, str, str, str, float]]:
+        """Every (relation id, head, tail, type, best confidence), for graph indexes."""
+
+    @abstractmethod
+    def version(self) -> str:
+        """A token that changes whenever the stored graph changes."""
+
+    @abstractmethod
+    def stats(self) -> StoreStats:
+        """Counts of stored objects."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+
+class VectorStore(ABC):
+    """Chunk and entity vectors, vector search and keyword (BM25) search."""
+
+    @abstractmethod
+    def write_documents(self, bundles: Sequence[DocumentBundle]) -> None:
+        """Insert or replace the chunk vectors and texts of each bundle's document.
+
+        Raises:
+            StoreError: the write failed; nothing of it is visible.
+        """
+
+    @abstractmethod
+    def upsert_entities(self, entity_ids: Sequence[str], vectors: Vector) -> None:
+        """Insert or replace entity vectors (rows of ``vectors``, L2-normalised)."""
+
+    @abstractmethod
+    def delete_document(self, doc_id: str) -> None:
+        """Remove every chunk of the document (no error if none)."""
+
+    @abstractmethod
+    def delete_entities(self, entity_ids: Sequence[str]) -> None:
+        """Remove entity vectors (missing ids are ignored)."""
+
+    @abstractmethod
+    def search_chunks(
+        self, vector: Vector, k: int, doc_ids: Sequence[str] | None = None
+    ) -> list[ScoredChunk]:
+        """The ``k`` chunks most similar (cosine) to ``vector``, optionally within documents."""
+
+    @abstractmethod
+    def keyword_search(
+        self, query: str, k: int, doc_ids: Sequence[str] | None = None
+    ) -> list[ScoredChunk]:
+        """The ``k`` best BM25 matches of ``query`` (higher score is better)."""
+
+    @abstractmethod
+    def search_entities(self, vector: Vector, k: int) -> list[ScoredEntity]:
+        """The ``k`` entities whose vectors are most similar to ``vector``."""
+
+    @abstractmethod
+    def missing_entities(self, entity_ids: Iterable[str]) -> set[str]:
+        """Which of ``entity_ids`` have no vector yet."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""

@@ -1,0 +1,1 @@
+"""Local models: the sentence embedder, the LLM and the model registry."""

@@ -1,0 +1,1 @@
+"""Question -> ranked, explained evidence -> cited answer."""
