@@ -9,7 +9,7 @@ from functools import cached_property
 
 from core.settings import Settings
 from extraction.chunking import Chunker
-from extraction.nlp import NlpStage, load_spacy
+from extraction.nlp import NlpRunner
 from extraction.pipeline import IngestPipeline
 from extraction.readers import JsonFields
 from graph.ontology import Ontology, load_ontology
@@ -39,9 +39,11 @@ class AppContext:
         return load_embedder(self.settings)
 
     @cached_property
-    def nlp(self) -> NlpStage:
-        """The spaCy stage (loaded once)."""
-        return NlpStage(load_spacy(self.settings.spacy_model), self.ontology)
+    def nlp(self) -> NlpRunner:
+        """The spaCy stage, in a worker process when more than one thread is allowed."""
+        runner = NlpRunner(self.settings.spacy_model, self.ontology, processes=1 if self.settings.threads > 1 else 0)
+        runner.start()
+        return runner
 
     def pipeline(self) -> IngestPipeline:
         """An ingest pipeline over the store and models."""
@@ -58,5 +60,7 @@ class AppContext:
 
     def close(self) -> None:
         """Close the store if it was opened."""
+        if "nlp" in self.__dict__:
+            self.nlp.close()
         if "store" in self.__dict__:
             self.store.close()

@@ -57,8 +57,13 @@ class Settings(BaseSettings):
         "all-MiniLM-L6-v2",
         description="'all-MiniLM-L6-v2' (the packaged default) or a sentence-transformers path.",
     )
-    embedding_backend: Literal["torch", "onnx"] = "torch"
-    embedding_batch_size: int = Field(64, gt=0)
+    embedding_backend: Literal["onnx-int8", "torch"] = Field(
+        "onnx-int8", description="onnx-int8: ONNX Runtime with int8 feed-forward layers (exported once); torch: plain."
+    )
+    model_cache_dir: Path | None = Field(None, description="Where derived model files go; default DATA_DIR/models.")
+    embedding_batch_size: int = Field(
+        8, gt=0, description="Texts per model call; small batches of similar length pad least (fastest on CPU)."
+    )
     embedding_max_seq_length: int = Field(256, gt=8)
     llm_model_path: Path | None = Field(None, description="GGUF file; default: packaged SmolLM2.")
     llm_sha256: str | None = Field(None, description="Expected SHA-256 of the GGUF, verified at load.")

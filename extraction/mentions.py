@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from spacy.tokens import Doc, Span
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # spaCy (and torch through thinc) stays out of processes that do not parse
+    from spacy.tokens import Doc, Span
 
 from graph.normalize import normalize_name
 from graph.ontology import Ontology

