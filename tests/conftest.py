@@ -1,0 +1,62 @@
+"""Shared fixtures: settings in temporary directories, the real models (loaded once)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.settings import Settings, load_settings
+from extraction.nlp import NlpRunner
+from graph.ontology import Ontology, load_ontology
+from inference.embedder import Embedder, load_embedder
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+SAMPLES = ROOT / "samples" / "corpus"
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache of derived model files (the ONNX export) for the whole run."""
+    return tmp_path_factory.mktemp("model-cache")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, model_cache: Path) -> Settings:
+    """Settings with a fresh data directory."""
+    return load_settings(None, data_dir=tmp_path / "data", model_cache_dir=model_cache)
+
+
+@pytest.fixture(scope="session")
+def ontology() -> Ontology:
+    return load_ontology()
+
+
+@pytest.fixture(scope="session")
+def embedder(model_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Embedder:
+    """The real default embedder (all-MiniLM-L6-v2, int8 ONNX backend)."""
+    s = load_settings(None, data_dir=tmp_path_factory.mktemp("emb"), model_cache_dir=model_cache)
+    return load_embedder(s)
+
+
+@pytest.fixture(scope="session")
+def nlp(ontology: Ontology) -> Iterator[NlpRunner]:
+    """The real spaCy stage, in-process."""
+    runner = NlpRunner("en_core_web_sm", ontology, processes=0)
+    runner.start()
+    yield runner
+    runner.close()
+
+
+def run_cli(*args: str, data_dir: Path, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run ``hopgraph ARGS`` in a subprocess against ``data_dir``."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", "--data-dir", str(data_dir), *args],
+        cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout, check=False,
+    )

@@ -1,0 +1,103 @@
+"""The ingest CLI end to end: real files, real models, real store."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from tests.conftest import SAMPLES, run_cli
+from tests.e2e.snapshot import check_consistency, snapshot
+
+
+def test_sample_corpus_ingests_and_can_be_explored(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    res = run_cli("ingest", "--no-progress", str(SAMPLES), data_dir=data)
+    assert res.returncode == 0, res.stderr
+    assert "documents ingested 8" in res.stdout and "failed files 0" in res.stdout
+    counts = check_consistency(data / "hopgraph.db")
+    assert counts["documents"] == 8 and counts["entities"] > 20 and counts["relations"] > 20
+
+    stats = run_cli("stats", data_dir=data)
+    assert stats.returncode == 0 and "documents  8" in stats.stdout
+
+    found = run_cli("entities", "search", "Northwind Holdings", data_dir=data)
+    assert found.returncode == 0
+    line = next(x for x in found.stdout.splitlines() if "Northwind Holdings" in x)
+    entity_id = line.split()[0]
+    shown = run_cli("entity", "show", entity_id, data_dir=data)
+    assert shown.returncode == 0, shown.stderr
+    assert "[Organization]" in shown.stdout
+    assert "-[ACQUIRED]-> Corvel Robotics" in shown.stdout
+    assert "evidence" in shown.stdout and "acquired Corvel Robotics" in shown.stdout
+
+    again = run_cli("ingest", "--no-progress", str(SAMPLES), data_dir=data)
+    assert again.returncode == 0 and "documents ingested 0, unchanged 8" in again.stdout
+
+    missing = run_cli("entity", "show", "nope", data_dir=data)
+    assert missing.returncode == 1 and "no entity" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_bad_files_are_reported_and_the_rest_is_ingested(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "good.md").write_text("# Good\n\nToomas Kask founded Baltia Lines in Tallinn.")
+    (docs / "binary.txt").write_bytes(b"\x00\x01\x02 not text")
+    (docs / "empty.txt").write_text("")
+    (docs / "broken.json").write_text('[{"text": "ok"}, {"text": ')
+    (docs / "huge.txt").write_text("word " * 5000)
+    data = tmp_path / "data"
+    res = run_cli("ingest", "--no-progress", str(docs), data_dir=data, env={"HOPGRAPH_MAX_FILE_BYTES": "10000"})
+    assert res.returncode == 1
+    for name, reason in [("binary.txt", "binary"), ("empty.txt", "empty"), ("broken.json", "invalid JSON"),
+                         ("huge.txt", "exceeds the limit")]:
+        assert any(name in line and reason in line for line in res.stderr.splitlines()), (name, res.stderr)
+    assert "documents ingested 1" in res.stdout and "failed files 4" in res.stdout
+    assert "Traceback" not in res.stderr
+    snap = snapshot(data / "hopgraph.db")
+    assert len(snap["documents"]) == 1  # nothing partial from the failed files
+    check_consistency(data / "hopgraph.db")
+
+
+def test_update_replaces_exactly_the_old_contribution(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SAMPLES, corpus)
+    data = tmp_path / "data"
+    assert run_cli("ingest", "--no-progress", str(corpus), data_dir=data).returncode == 0
+
+    # change one file and one record of a JSONL file, drop another record
+    (corpus / "northwind_holdings.md").write_text(
+        "# Northwind Holdings\n\nNorthwind Holdings is an investment group based in Antwerp, Belgium. "
+        "In 2020 Northwind Holdings acquired Kaleva Foods."
+    )
+    lines = (corpus / "people.jsonl").read_text().splitlines()
+    rec = json.loads(lines[0])
+    rec["text"] = "Aino Lehtola is a Finnish roboticist who lives in Turku."
+    (corpus / "people.jsonl").write_text("\n".join([json.dumps(rec), lines[1]]) + "\n")
+    res = run_cli("ingest", "--no-progress", str(corpus), data_dir=data)
+    assert res.returncode == 0, res.stderr
+    assert "documents ingested 2, unchanged 5, removed 1" in res.stdout
+
+    fresh = tmp_path / "fresh"
+    assert run_cli("ingest", "--no-progress", str(corpus), data_dir=fresh).returncode == 0
+    assert snapshot(data / "hopgraph.db") == snapshot(fresh / "hopgraph.db")
+
+
+def test_delete_removes_exactly_what_only_it_supported(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SAMPLES, corpus)
+    data = tmp_path / "data"
+    assert run_cli("ingest", "--no-progress", str(corpus), data_dir=data).returncode == 0
+    res = run_cli("delete", str(corpus / "northwind_holdings.md"), data_dir=data)
+    assert res.returncode == 0 and "deleted" in res.stdout, res.stderr
+
+    (corpus / "northwind_holdings.md").unlink()
+    fresh = tmp_path / "fresh"
+    assert run_cli("ingest", "--no-progress", str(corpus), data_dir=fresh).returncode == 0
+    after, expected = snapshot(data / "hopgraph.db"), snapshot(fresh / "hopgraph.db")
+    assert after == expected
+    # shared entities survive with their remaining support, e.g. Northwind Holdings (named in 4 other documents)
+    assert any(a[1] == "Northwind Holdings" for a in after["aliases"])
+
+    unknown = run_cli("delete", "no-such-doc", data_dir=data)
+    assert unknown.returncode == 1 and "no document" in unknown.stderr
