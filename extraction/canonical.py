@@ -9,6 +9,7 @@ mentions; ``Thing`` only when nothing better is known.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
@@ -56,6 +57,15 @@ def _person_aliases(keys_by_type: dict[str, set[str]]) -> dict[str, str]:
     return remap
 
 
+_DISAMBIGUATOR = re.compile(r"^(.+?)\s*\([^()]+\)\s*$")
+
+
+def _short_title(title: str) -> str | None:
+    """ "Brother (Pearl Jam song)" -> "Brother": titles name their subject before a disambiguator."""
+    match = _DISAMBIGUATOR.match(title)
+    return match.group(1).strip() if match else None
+
+
 def canonicalise(
     doc_id: str, extractions: list[ChunkExtraction], rules: AliasRules
 ) -> tuple[list[Entity], list[Mention], list[Relation]]:
@@ -67,6 +77,7 @@ def canonicalise(
     remap = _person_aliases(keys_by_type)
 
     keys: dict[str, str] = {}
+    extra_aliases: dict[str, set[str]] = defaultdict(set)
     types: dict[str, Counter[str]] = defaultdict(Counter)
     names: dict[str, Counter[str]] = defaultdict(Counter)
     mentions: list[Mention] = []
@@ -92,13 +103,18 @@ def canonicalise(
                                   ex.chunk_start + r.sent_end, r.confidence)
             relations.setdefault(rid, (head, r.type, tail, []))[3].append(ev)
 
+    for ex in extractions:
+        for m in ex.mentions:
+            short = _short_title(m.surface) if m.is_title else None
+            if short:
+                extra_aliases[entity_id(remap.get(m.key, m.key))].add(short)
     entities: list[Entity] = []
     for eid, counter in types.items():
         typed = [(n, t) for t, n in counter.items() if t != "Thing" and n > 0]
         etype = max(typed)[1] if typed else "Thing"
         full = {s: n for s, n in names[eid].items() if normalize_name(s, etype, rules) == keys[eid]}
         name = max((full or names[eid]).items(), key=lambda kv: (kv[1], len(kv[0])))[0]
-        entities.append(Entity(eid, name, etype, tuple(sorted(names[eid]))))
+        entities.append(Entity(eid, name, etype, tuple(sorted(set(names[eid]) | extra_aliases[eid]))))
     rels = [
         Relation(rid, head, rtype, tail, max(e.confidence for e in evs), tuple(evs))
         for rid, (head, rtype, tail, evs) in relations.items()

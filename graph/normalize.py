@@ -22,6 +22,24 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
 
 
+def _join_initials(words: list[str]) -> list[str]:
+    """Runs of two or more single letters are one abbreviation: "u s a" -> "usa", "s a" -> "sa"."""
+    out: list[str] = []
+    run: list[str] = []
+    for w in [*words, ""]:
+        if len(w) == 1:
+            run.append(w)
+            continue
+        if len(run) >= 2:
+            out.append("".join(run))
+        else:
+            out.extend(run)
+        run = []
+        if w:
+            out.append(w)
+    return out
+
+
 def normalize_name(name: str, entity_type: str | None, rules: AliasRules) -> str:
     """The merge key of ``name``; empty when nothing meaningful remains.
 
@@ -39,7 +57,7 @@ def normalize_name(name: str, entity_type: str | None, rules: AliasRules) -> str
     text = _fold(text)
     text = _NON_WORD.sub(" ", text.replace("&", " and "))
     words = _SPACES.sub(" ", text).strip().split(" ")
-    words = [w for w in words if w]
+    words = _join_initials([w for w in words if w])
     prefixes = {p.lower() for p in rules.strip_prefixes}
     while len(words) > 1 and words[0] in prefixes:
         words.pop(0)

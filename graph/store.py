@@ -8,13 +8,17 @@ at all.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from typing import TYPE_CHECKING
 
 from core.errors import ConfigError
 from core.settings import Settings
 from graph.model import DocumentBundle
 from graph.ontology import Ontology
 from graph.ports import GraphStore, Vector, VectorStore
+
+if TYPE_CHECKING:
+    from graph.ledger import Ledger, LedgeredKnowledgeStore
 
 
 @contextmanager
@@ -84,8 +88,15 @@ class KnowledgeStore:
 def open_store(settings: Settings, ontology: Ontology) -> KnowledgeStore:
     """Open the stores named by the settings.
 
+    ``graph_store`` (embedded | neo4j) and ``vector_store`` (embedded | weaviate) mix
+    freely. Both embedded: one SQLite database, one transaction per batch. Otherwise a
+    :class:`graph.ledger.LedgeredKnowledgeStore` keeps the two consistent; it repairs
+    pending intents here, before it is returned. An embedded half uses the SQLite
+    database only for its own tables.
+
     Raises:
         ConfigError: the combination of stores is not available.
+        StoreUnavailableError: a server cannot be reached.
         StoreError: a store cannot be opened.
     """
     if settings.graph_store == "embedded" and settings.vector_store == "embedded":
@@ -100,6 +111,74 @@ def open_store(settings: Settings, ontology: Ontology) -> KnowledgeStore:
             atomic=db.transaction,
             on_close=db.close,
         )
-    raise ConfigError(
-        f"graph_store={settings.graph_store} with vector_store={settings.vector_store} is not available yet"
-    )
+    with ExitStack() as stack:
+        graph, ledger = _open_graph(settings, ontology, stack)
+        vectors = _open_vectors(settings, stack)
+        closers = stack.pop_all()
+        store = _ledgered(graph, vectors, ledger, settings.store_repair_after_s, closers.close)
+    try:
+        store.repair()
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def _ledgered(
+    graph: GraphStore, vectors: VectorStore, ledger: Ledger, repair_after_s: float, on_close: Callable[[], None]
+) -> LedgeredKnowledgeStore:
+    from graph.ledger import LedgeredKnowledgeStore
+
+    def close_ledger() -> None:
+        ledger.close()
+        on_close()
+
+    return LedgeredKnowledgeStore(graph, vectors, ledger, repair_after_s, on_close=close_ledger)
+
+
+def _open_graph(settings: Settings, ontology: Ontology, stack: ExitStack) -> tuple[GraphStore, Ledger]:
+    """The graph store and the write ledger that lives with it; closers go on ``stack``."""
+    if settings.graph_store == "neo4j":
+        from graph.neo4j.connection import Neo4jConnection
+        from graph.neo4j.graph_store import Neo4jGraphStore
+        from graph.neo4j.ledger import Neo4jLedger
+
+        conn = Neo4jConnection(
+            settings.neo4j_uri, settings.neo4j_user, settings.neo4j_password, settings.neo4j_database,
+            settings.store_timeout_s,
+        )
+        stack.callback(conn.close)
+        return Neo4jGraphStore(conn, ontology.aliases), Neo4jLedger(conn)
+    if settings.graph_store == "embedded":
+        from graph.embedded.database import EmbeddedDatabase
+        from graph.embedded.graph_store import EmbeddedGraphStore
+        from graph.ledger import SqliteLedger
+
+        db = EmbeddedDatabase(settings.db_path)
+        stack.callback(db.close)
+        ledger = SqliteLedger(settings.data_dir / "ledger.db")
+        stack.callback(ledger.close)
+        return EmbeddedGraphStore(db, ontology.aliases), ledger
+    raise ConfigError(f"unknown graph_store {settings.graph_store!r}")
+
+
+def _open_vectors(settings: Settings, stack: ExitStack) -> VectorStore:
+    """The vector store; its closer goes on ``stack``."""
+    if settings.vector_store == "weaviate":
+        from graph.weaviate.connection import connect
+        from graph.weaviate.vector_store import WeaviateVectorStore
+
+        client = connect(
+            settings.weaviate_host, settings.weaviate_http_port, settings.weaviate_grpc_port,
+            settings.weaviate_api_key, settings.weaviate_secure, settings.store_timeout_s,
+        )
+        stack.callback(client.close)
+        return WeaviateVectorStore(client, settings.weaviate_collection_prefix)
+    if settings.vector_store == "embedded":
+        from graph.embedded.database import EmbeddedDatabase
+        from graph.embedded.vector_store import EmbeddedVectorStore
+
+        db = EmbeddedDatabase(settings.db_path)
+        stack.callback(db.close)
+        return EmbeddedVectorStore(db)
+    raise ConfigError(f"unknown vector_store {settings.vector_store!r}")

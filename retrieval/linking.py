@@ -25,7 +25,7 @@ _QUESTION_WORDS = frozenset(
     "who whom whose what which when where why how is was are were did does do the a an of in on at to for by"
     " with from and or as that this these those it its he she they his her their".split()
 )
-MAX_NGRAM = 8
+MAX_NGRAM = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +50,12 @@ class EntityLinker:
         self._max_n = min(MAX_NGRAM, max((k.count(" ") + 1 for k in self._choices), default=1))
 
     def _ngram_links(self, question: str) -> tuple[list[LinkedEntity], set[int]]:
-        words = tokens(_POSSESSIVE.sub("", question))
+        text = _POSSESSIVE.sub("", question)
+        words = tokens(text)
+        raw = [w for w in re.split(r"\s+", re.sub(r"[^\w\s]", " ", text)) if w]
+        named = [bool(w[:1].isupper() or w[:1].isdigit()) and (i > 0 or w[:1].isdigit()) for i, w in enumerate(raw)]
+        if len(raw) != len(words):  # folding changed the token count: trust every word
+            named = [True] * len(words)
         used: set[int] = set()
         out: list[LinkedEntity] = []
         for n in range(min(self._max_n, len(words)), 0, -1):
@@ -61,6 +66,8 @@ class EntityLinker:
                 gram = words[i : i + n]
                 if all(w in _QUESTION_WORDS for w in gram) or (n == 1 and len(gram[0]) < 3):
                     continue
+                if not any(named[j] for j in span):
+                    continue  # common words ("state", "the day") are not names
                 key = " ".join(gram)
                 eids = self._by_key.get(key)
                 if not eids:

@@ -119,6 +119,9 @@ class EmbeddedGraphStore(GraphStore):
         )
         types = {e.id: e.type for e in bundle.entities}
         surfaces = Counter((m.entity_id, m.surface) for m in bundle.mentions)
+        for e in bundle.entities:  # aliases no mention carries (e.g. a title without its disambiguator)
+            for alias in e.aliases:
+                surfaces.setdefault((e.id, alias), 0)
         conn.executemany(
             _UPSERT_ALIAS,
             [

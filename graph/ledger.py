@@ -1,0 +1,316 @@
+"""Writes that span two stores (a server and another store): an intent ledger and repair.
+
+When the graph and the vectors live in different systems (Neo4j, Weaviate, or an
+embedded half next to a server) no transaction spans both. The protocol:
+
+1. **Intent.** Before touching a store, a durable intent is recorded per document
+   (``write`` or ``delete``), plus one ``entities`` intent naming the entity
+   vectors the batch adds. The ledger lives with the graph store (Neo4j nodes
+   ``:HopgraphIntent``, or ``DATA_DIR/ledger.db`` for the embedded graph).
+2. **Vectors first, graph last.** A write replaces the chunk vectors, upserts
+   entity vectors, then writes the graph in one transaction. That graph commit is
+   the commit point: documents are listed, hashed and resolvable (chunk ids to
+   text) only once it happened, so the ingest, which skips stored hashes, never
+   skips a document whose vectors are incomplete. A delete removes the graph
+   part first (the commit point), then the vectors.
+3. **Done.** After the commit the document intents are cleared (entity vectors the
+   write orphaned become an ``entities`` intent, cleared once deleted).
+4. **Repair.** A pending document intent means "outcome unknown": repair removes
+   the document from both stores (the next ingest re-adds it); a pending
+   ``entities`` intent deletes those entity vectors whose entity the graph lacks.
+   A failed write/delete repairs its own intents at once when it can (so nothing
+   stays half-visible) and otherwise leaves them; pending intents are repaired at
+   open and before every write/delete: this store's own, those of dead processes
+   on this host, and those older than ``repair_after_s`` (writers on other hosts).
+
+Limits: between step 2's vector write and its graph commit, a vector search can
+return chunk ids the graph does not know yet (callers resolve chunks through the
+graph); two processes writing the *same* document at once are not coordinated.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import NotFoundError, StoreError
+from graph.model import DocumentBundle
+from graph.ports import GraphStore, Vector, VectorStore
+from graph.store import KnowledgeStore
+
+log = logging.getLogger(__name__)
+
+OP_WRITE = "write"
+OP_DELETE = "delete"
+OP_ENTITIES = "entities"
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """One pending step: a document write/delete, or entity vectors to check."""
+
+    key: str
+    op: str
+    doc_id: str
+    entities: tuple[str, ...]
+    owner: str
+    host: str
+    pid: int
+    started_at: float
+
+
+class Ledger(ABC):
+    """Durable storage of pending intents."""
+
+    @abstractmethod
+    def record(self, add: Sequence[Intent] = (), remove: Sequence[str] = ()) -> None:
+        """Atomically remove the intents keyed ``remove`` and add (or replace) ``add``.
+
+        Raises:
+            StoreError: the ledger cannot be written.
+        """
+
+    @abstractmethod
+    def pending(self) -> list[Intent]:
+        """Every pending intent, oldest first.
+
+        Raises:
+            StoreError: the ledger cannot be read.
+        """
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release resources."""
+
+
+class SqliteLedger(Ledger):
+    """A ledger in its own SQLite file (WAL, synchronous=FULL), for an embedded graph store."""
+
+    def __init__(self, path: Path) -> None:
+        """Open or create the ledger at ``path``.
+
+        Raises:
+            StoreError: the file cannot be opened.
+        """
+        self._lock = threading.Lock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.execute("PRAGMA busy_timeout=30000")
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS intents (key TEXT PRIMARY KEY, op TEXT NOT NULL, doc_id TEXT NOT NULL,"
+                " entities TEXT NOT NULL, owner TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL,"
+                " started_at REAL NOT NULL)"
+            )
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open write ledger {path}: {exc}") from exc
+
+    def record(self, add: Sequence[Intent] = (), remove: Sequence[str] = ()) -> None:
+        """See :meth:`Ledger.record`."""
+        if not add and not remove:
+            return
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                self._conn.executemany("DELETE FROM intents WHERE key=?", [(k,) for k in remove])
+                self._conn.executemany(
+                    "INSERT OR REPLACE INTO intents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(i.key, i.op, i.doc_id, json.dumps(list(i.entities)), i.owner, i.host, i.pid, i.started_at)
+                     for i in add],
+                )
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise StoreError(f"write ledger update failed: {exc}") from exc
+
+    def pending(self) -> list[Intent]:
+        """See :meth:`Ledger.pending`."""
+        with self._lock:
+            try:
+                rows = self._conn.execute(
+                    "SELECT key, op, doc_id, entities, owner, host, pid, started_at FROM intents"
+                    " ORDER BY started_at, key"
+                ).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"write ledger read failed: {exc}") from exc
+        return [Intent(r[0], r[1], r[2], tuple(json.loads(r[3])), r[4], r[5], int(r[6]), float(r[7])) for r in rows]
+
+    def close(self) -> None:
+        """See :meth:`Ledger.close`."""
+        with self._lock:
+            self._conn.close()
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class LedgeredKnowledgeStore(KnowledgeStore):
+    """A KnowledgeStore over two independent stores, kept consistent by a :class:`Ledger`."""
+
+    def __init__(
+        self,
+        graph: GraphStore,
+        vectors: VectorStore,
+        ledger: Ledger,
+        repair_after_s: float = 3600.0,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
+        """Combine the stores; call :meth:`repair` once before use (``open_store`` does).
+
+        Args:
+            graph: the graph store (its commit is the commit point of a write).
+            vectors: the vector store.
+            ledger: where intents are recorded (closed by ``on_close``, not here).
+            repair_after_s: age after which any pending intent is repaired, even a foreign one.
+            on_close: called after both stores are closed.
+        """
+        super().__init__(graph, vectors, on_close=on_close)
+        self._ledger = ledger
+        self._repair_after = repair_after_s
+        self._owner = uuid.uuid4().hex
+        self._host = socket.gethostname()
+        self._lock = threading.RLock()
+
+    def _intent(self, op: str, doc_id: str = "", entities: Sequence[str] = ()) -> Intent:
+        key = f"doc:{doc_id}" if doc_id else f"entities:{uuid.uuid4().hex}"
+        return Intent(key, op, doc_id, tuple(entities), self._owner, self._host, os.getpid(), time.time())
+
+    def write(
+        self,
+        bundles: Sequence[DocumentBundle],
+        entity_ids: Sequence[str] = (),
+        entity_vectors: Vector | None = None,
+    ) -> list[str]:
+        """See :meth:`KnowledgeStore.write`: vectors first, then the graph commit.
+
+        Raises:
+            StoreUnavailableError: a store cannot be reached; no document of the batch is
+                visible (its intents are repaired now or at the next write/open).
+            StoreError: a store failed; same guarantee.
+        """
+        with self._lock:
+            self.repair()
+            intents = [self._intent(OP_WRITE, d) for d in dict.fromkeys(b.document.id for b in bundles)]
+            upsert = entity_vectors is not None and len(entity_ids) > 0
+            if upsert:
+                intents.append(self._intent(OP_ENTITIES, entities=entity_ids))
+            self._ledger.record(add=intents)
+            try:
+                self.vectors.write_documents(bundles)
+                if upsert:
+                    self.vectors.upsert_entities(entity_ids, entity_vectors)  # type: ignore[arg-type]
+                removed = self.graph.write_documents(bundles)
+            except StoreError as exc:
+                self._compensate(intents, exc)
+                raise
+            cleanup = [self._intent(OP_ENTITIES, entities=removed)] if removed else []
+            self._ledger.record(add=cleanup, remove=[i.key for i in intents])
+            if cleanup:
+                try:
+                    self.vectors.delete_entities(removed)
+                    self._ledger.record(remove=[cleanup[0].key])
+                except StoreError as exc:  # the write is complete; stale entity vectors wait for repair
+                    log.warning("orphaned entity vectors left for repair: %s", exc)
+            return removed
+
+    def delete(self, doc_id: str) -> list[str]:
+        """See :meth:`KnowledgeStore.delete`: the graph first (the commit point), then the vectors.
+
+        Raises:
+            NotFoundError: no such document.
+            StoreUnavailableError, StoreError: a store failed; if the document is already gone
+                from the graph, the rest is recorded and finished by the next repair.
+        """
+        with self._lock:
+            self.repair()
+            intent = self._intent(OP_DELETE, doc_id)
+            self._ledger.record(add=[intent])
+            try:
+                removed = self.graph.delete_document(doc_id)
+            except NotFoundError:
+                self._ledger.record(remove=[intent.key])
+                raise
+            except StoreError as exc:
+                self._compensate([intent], exc)
+                raise
+            entities = [self._intent(OP_ENTITIES, entities=removed)] if removed else []
+            self._ledger.record(add=entities)
+            try:
+                self.vectors.delete_document(doc_id)
+                if removed:
+                    self.vectors.delete_entities(removed)
+            except StoreError as exc:
+                exc.add_note(f"hopgraph: {doc_id!r} is gone from the graph; its vectors go at the next repair")
+                raise
+            self._ledger.record(remove=[intent.key, *(i.key for i in entities)])
+            return removed
+
+    def repair(self) -> int:
+        """Resolve the pending intents that are due (see the module docstring).
+
+        Returns:
+            How many intents were resolved.
+
+        Raises:
+            StoreUnavailableError, StoreError: a store failed; the intents stay pending.
+        """
+        with self._lock:
+            now = time.time()
+            due = [
+                i for i in self._ledger.pending()
+                if i.owner == self._owner
+                or (i.host == self._host and not _process_alive(i.pid))
+                or now - i.started_at > self._repair_after
+            ]
+            if due:
+                log.info("repairing %d pending store intent(s)", len(due))
+                self._resolve(due)
+            return len(due)
+
+    def _resolve(self, intents: Sequence[Intent]) -> None:
+        """Remove the intents' documents from both stores and stale entity vectors."""
+        doc_ids = [i.doc_id for i in intents if i.doc_id]
+        candidates = {e for i in intents for e in i.entities}
+        removed: list[str] = []
+        for doc_id in doc_ids:
+            try:
+                removed += self.graph.delete_document(doc_id)
+            except NotFoundError:
+                continue
+        extra = [self._intent(OP_ENTITIES, entities=removed)] if removed else []
+        self._ledger.record(add=extra)
+        for doc_id in doc_ids:
+            self.vectors.delete_document(doc_id)
+        candidates |= set(removed)
+        if candidates:
+            stale = candidates - self.graph.existing_entities(candidates)
+            if stale:
+                self.vectors.delete_entities(sorted(stale))
+        self._ledger.record(remove=[i.key for i in [*intents, *extra]])
+
+    def _compensate(self, intents: Sequence[Intent], exc: StoreError) -> None:
+        """Undo a failed write/delete now if the stores allow it; otherwise leave it pending."""
+        try:
+            self._resolve(intents)
+        except StoreError as again:
+            exc.add_note(f"hopgraph: intents left pending, repaired at the next write/open: {again}")

@@ -1,0 +1,120 @@
+"""A Neo4j driver with the schema in place and driver errors translated.
+
+Uses the synchronous driver (``neo4j.GraphDatabase.driver``): the store ports
+are synchronous and the service calls them from worker threads. Moving to
+``neo4j.AsyncGraphDatabase`` with async ports is a later step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import neo4j
+from neo4j.exceptions import DatabaseUnavailable, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
+
+from core.errors import StoreError, StoreUnavailableError
+from graph.neo4j import queries
+
+T = TypeVar("T")
+
+_UNAVAILABLE = (ServiceUnavailable, SessionExpired, DatabaseUnavailable)
+
+
+@contextmanager
+def translate_errors(what: str) -> Iterator[None]:
+    """Re-raise driver errors as project errors.
+
+    Args:
+        what: the operation, for the message.
+
+    Raises:
+        StoreUnavailableError: the server cannot be reached (retry later).
+        StoreError: any other driver or server error.
+    """
+    try:
+        yield
+    except _UNAVAILABLE as exc:
+        raise StoreUnavailableError(f"neo4j unavailable during {what}: {exc}") from exc
+    except (Neo4jError, DriverError) as exc:
+        raise StoreError(f"neo4j failed during {what}: {exc}") from exc
+
+
+class Neo4jConnection:
+    """One driver per store; sessions are opened per operation (they are not thread-safe)."""
+
+    def __init__(self, uri: str, user: str, password: str, database: str, timeout_s: float = 30.0) -> None:
+        """Connect, verify the server and create constraints and indexes if missing.
+
+        Args:
+            uri: Bolt URI, e.g. ``bolt://127.0.0.1:7687``.
+            user: user name.
+            password: password.
+            database: database name (``neo4j`` on Community).
+            timeout_s: connect timeout and managed-transaction retry budget.
+
+        Raises:
+            StoreUnavailableError: the server cannot be reached.
+            StoreError: authentication or schema creation failed.
+        """
+        self.database = database
+        self._timeout = timeout_s
+        with translate_errors("connect"):
+            self.driver = neo4j.GraphDatabase.driver(
+                uri,
+                auth=(user, password),
+                connection_timeout=timeout_s,
+                connection_acquisition_timeout=timeout_s,
+                max_transaction_retry_time=timeout_s,
+            )
+        try:
+            with translate_errors("connect"):
+                self.driver.verify_connectivity()
+                for statement in queries.SCHEMA:
+                    self.driver.execute_query(statement, database_=database)
+                self.driver.execute_query(queries.AWAIT_INDEXES, {"seconds": int(timeout_s)}, database_=database)
+        except StoreError:
+            self.driver.close()
+            raise
+
+    def read(self, query: str, /, **params: Any) -> list[neo4j.Record]:
+        """Run a read query (auto-retried) and return its records.
+
+        Raises:
+            StoreUnavailableError, StoreError: see :func:`translate_errors`.
+        """
+        with translate_errors("read"):
+            result = self.driver.execute_query(
+                query, params, database_=self.database, routing_=neo4j.RoutingControl.READ
+            )
+        return list(result.records)
+
+    def run_write(self, query: str, /, **params: Any) -> list[neo4j.Record]:
+        """Run one write statement as its own (auto-retried) transaction.
+
+        Raises:
+            StoreUnavailableError, StoreError: see :func:`translate_errors`.
+        """
+        with translate_errors("write"):
+            result = self.driver.execute_query(query, params, database_=self.database)
+        return list(result.records)
+
+    def write(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
+        """Run ``work`` in one write transaction (retried on transient errors).
+
+        Exceptions that ``work`` raises on purpose (e.g. ``NotFoundError``) roll the
+        transaction back and propagate unchanged.
+
+        Raises:
+            StoreUnavailableError, StoreError: see :func:`translate_errors`.
+        """
+        with translate_errors("write transaction"):
+            with self.driver.session(
+                database=self.database, bookmark_manager=self.driver.execute_query_bookmark_manager
+            ) as session:
+                return session.execute_write(work)
+
+    def close(self) -> None:
+        """Close the driver (idempotent)."""
+        self.driver.close()

@@ -1,0 +1,347 @@
+"""Neo4j GraphStore: the entity graph on a Neo4j 5 server, same semantics as the embedded one.
+
+The model and every Cypher statement are in :mod:`graph.neo4j.queries`. Each
+``write_documents`` / ``delete_document`` call is one transaction made of a few
+``UNWIND`` batch statements, whatever the number of documents. The driver is
+the synchronous one (the ports are synchronous); see :mod:`graph.neo4j.connection`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import neo4j
+
+from core.errors import NotFoundError
+from graph.model import (
+    Chunk,
+    Document,
+    DocumentBundle,
+    Entity,
+    Mention,
+    Neighbour,
+    Relation,
+    RelationEvidence,
+    ScoredEntity,
+    StoreStats,
+)
+from graph.neo4j import queries as q
+from graph.neo4j.connection import Neo4jConnection
+from graph.normalize import normalize_name
+from graph.ontology import AliasRules
+from graph.ports import GraphStore
+
+_LUCENE_SPECIAL = re.compile(r'([+\-&|!(){}\[\]^"~*?:\\/\s])')
+_BATCH = 5000  # ids per UNWIND parameter list in reads
+
+
+def _document(r: neo4j.Record) -> Document:
+    return Document(
+        id=r["id"],
+        source=r["source"],
+        sha256=r["sha256"],
+        title=r["title"],
+        text=r["text"],
+        metadata=json.loads(r["metadata"]),
+        acl=tuple(r["acl"]),
+    )
+
+
+def _relation(r: neo4j.Record) -> Relation:
+    evidence = tuple(
+        RelationEvidence(v["chunk_id"], v["doc_id"], int(v["start"]), int(v["end"]), float(v["confidence"]))
+        for v in r["evidence"]
+    )
+    return Relation(r["id"], r["head"], r["type"], r["tail"], float(r["confidence"]), evidence)
+
+
+def _snippet(text: str, start: int, end: int) -> str:
+    """The sentence around ``[start, end)`` of ``text``, at most 240 characters."""
+    dot = text.rfind(". ", 0, start)
+    lo = dot + 2 if dot >= 0 else 0
+    hi_dot = text.find(". ", end)
+    hi = hi_dot + 1 if hi_dot >= 0 else len(text)
+    snippet = " ".join(text[lo:hi].split())
+    return snippet[:237] + "..." if len(snippet) > 240 else snippet
+
+
+def _dedupe_last(bundles: Sequence[DocumentBundle]) -> list[DocumentBundle]:
+    """One bundle per document id, the last one winning (it replaces the earlier ones)."""
+    return list({b.document.id: b for b in bundles}.values())
+
+
+class Neo4jGraphStore(GraphStore):
+    """GraphStore over a Neo4j server."""
+
+    def __init__(self, conn: Neo4jConnection, alias_rules: AliasRules) -> None:
+        """Use an open connection (schema already created).
+
+        Args:
+            conn: the connection; closed by :meth:`close`.
+            alias_rules: the ontology's alias rules (name normalisation).
+        """
+        self._conn = conn
+        self._rules = alias_rules
+
+    # -- writes -----------------------------------------------------------------
+
+    def write_documents(self, bundles: Sequence[DocumentBundle]) -> list[str]:
+        """See :meth:`GraphStore.write_documents`: one transaction for the whole batch.
+
+        Returns:
+            Entity ids that lost their last support and were removed, sorted.
+
+        Raises:
+            StoreUnavailableError: the server cannot be reached; nothing was written.
+            StoreError: the write failed; nothing was written.
+        """
+        unique = _dedupe_last(bundles)
+        if not unique:
+            return []
+        rows = self._rows(unique)
+        doc_ids = [b.document.id for b in unique]
+        new_relations = list(dict.fromkeys(r["id"] for r in rows["relations"]))
+
+        def work(tx: neo4j.ManagedTransaction) -> list[str]:
+            ents, rels = self._remove_contribution(tx, doc_ids)
+            tx.run(q.INSERT_DOCUMENTS, rows=rows["documents"]).consume()
+            for query, key in (
+                (q.INSERT_CHUNKS, "chunks"),
+                (q.MERGE_ENTITIES, "entities"),
+                (q.INSERT_ALIASES, "aliases"),
+                (q.INSERT_MENTIONS, "mentions"),
+                (q.MERGE_RELATIONS, "relations"),
+                (q.INSERT_EVIDENCE, "evidence"),
+            ):
+                if rows[key]:
+                    tx.run(query, rows=rows[key]).consume()
+            return self._collect_orphans(tx, ents, rels, new_relations)
+
+        return self._conn.write(work)
+
+    def delete_document(self, doc_id: str) -> list[str]:
+        """See :meth:`GraphStore.delete_document`.
+
+        Returns:
+            Entity ids that lost their last support and were removed, sorted.
+
+        Raises:
+            NotFoundError: no such document.
+            StoreUnavailableError, StoreError: the server failed; nothing was deleted.
+        """
+
+        def work(tx: neo4j.ManagedTransaction) -> list[str]:
+            if tx.run(q.DOCUMENT_EXISTS, doc_id=doc_id).single(strict=True)["n"] == 0:
+                raise NotFoundError(f"no document {doc_id!r}")
+            ents, rels = self._remove_contribution(tx, [doc_id])
+            return self._collect_orphans(tx, ents, rels, [])
+
+        return self._conn.write(work)
+
+    def _rows(self, bundles: list[DocumentBundle]) -> dict[str, list[dict[str, Any]]]:
+        """The UNWIND parameter lists of a batch."""
+        now = time.time()
+        rows: dict[str, list[dict[str, Any]]] = {k: [] for k in (
+            "documents", "chunks", "entities", "aliases", "mentions", "relations", "evidence")}
+        for b in bundles:
+            doc = b.document
+            rows["documents"].append({
+                "id": doc.id, "source": doc.source, "sha256": doc.sha256, "title": doc.title, "text": doc.text,
+                "metadata": json.dumps(doc.metadata), "acl": list(doc.acl), "ingested_at": now,
+            })
+            rows["chunks"] += [
+                {"id": c.id, "doc_id": c.doc_id, "start": c.start, "end": c.end, "text": c.text} for c in b.chunks
+            ]
+            rows["entities"] += [
+                {"id": e.id, "name": e.name, "type": e.type, "key": normalize_name(e.name, e.type, self._rules)}
+                for e in b.entities
+            ]
+            types = {e.id: e.type for e in b.entities}
+            surfaces = Counter((m.entity_id, m.surface) for m in b.mentions)
+            rows["aliases"] += [
+                {"entity_id": eid, "norm": normalize_name(surface, types.get(eid), self._rules),
+                 "surface": surface, "doc_id": doc.id, "count": n}
+                for (eid, surface), n in surfaces.items()
+            ]
+            rows["mentions"] += [
+                {"chunk_id": m.chunk_id, "doc_id": doc.id, "start": m.start, "end": m.end,
+                 "surface": m.surface, "entity_id": m.entity_id}
+                for m in b.mentions
+            ]
+            rows["relations"] += [{"id": r.id, "head": r.head, "type": r.type, "tail": r.tail} for r in b.relations]
+            rows["evidence"] += [
+                {"relation_id": r.id, "chunk_id": ev.chunk_id, "doc_id": doc.id, "start": ev.start,
+                 "end": ev.end, "confidence": ev.confidence}
+                for r in b.relations
+                for ev in r.evidence
+            ]
+        return rows
+
+    @staticmethod
+    def _remove_contribution(tx: neo4j.ManagedTransaction, doc_ids: list[str]) -> tuple[list[str], list[str]]:
+        ents: list[str] = tx.run(q.TOUCHED_ENTITIES, doc_ids=doc_ids).single(strict=True)["ids"]
+        rels: list[str] = tx.run(q.TOUCHED_RELATIONS, doc_ids=doc_ids).single(strict=True)["ids"]
+        tx.run(q.REMOVE_CONTRIBUTION, doc_ids=doc_ids).consume()
+        return ents, rels
+
+    @staticmethod
+    def _collect_orphans(
+        tx: neo4j.ManagedTransaction, ents: list[str], rels: list[str], new_relations: list[str]
+    ) -> list[str]:
+        """Drop what lost its last support; refresh names and relation confidences; bump the version."""
+        refresh = list(dict.fromkeys([*rels, *new_relations]))
+        if refresh:
+            tx.run(q.REFRESH_RELATIONS, ids=refresh).consume()
+        if rels:
+            tx.run(q.DROP_UNSUPPORTED_RELATIONS, ids=rels).consume()
+        removed: list[str] = []
+        if ents:
+            removed = [r["eid"] for r in tx.run(q.DROP_ORPHAN_ENTITIES, ids=ents)]
+            gone = set(removed)
+            tx.run(q.RENAME_ENTITIES, ids=[e for e in ents if e not in gone]).consume()
+        tx.run(q.BUMP_VERSION).consume()
+        return sorted(removed)
+
+    # -- documents and chunks ---------------------------------------------------------
+
+    def document_hashes(self, doc_ids: Iterable[str]) -> dict[str, str]:
+        """See :meth:`GraphStore.document_hashes`."""
+        ids = list(doc_ids)
+        out: dict[str, str] = {}
+        for i in range(0, len(ids), _BATCH):
+            out.update({r["id"]: r["sha256"] for r in self._conn.read(q.DOCUMENT_HASHES, ids=ids[i : i + _BATCH])})
+        return out
+
+    def get_document(self, doc_id: str) -> Document | None:
+        """See :meth:`GraphStore.get_document`."""
+        records = self._conn.read(q.GET_DOCUMENT, id=doc_id)
+        return _document(records[0]) if records else None
+
+    def find_documents(self, key: str) -> list[Document]:
+        """See :meth:`GraphStore.find_documents`."""
+        return [_document(r) for r in self._conn.read(q.FIND_DOCUMENTS, key=key)]
+
+    def list_documents(self, offset: int = 0, limit: int = 100) -> list[Document]:
+        """See :meth:`GraphStore.list_documents`."""
+        return [_document(r) for r in self._conn.read(q.LIST_DOCUMENTS, offset=offset, limit=limit)]
+
+    def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]:
+        """See :meth:`GraphStore.get_chunks`."""
+        ids = list(chunk_ids)
+        found: dict[str, Chunk] = {}
+        for i in range(0, len(ids), _BATCH):
+            for r in self._conn.read(q.GET_CHUNKS, ids=ids[i : i + _BATCH]):
+                found[r["id"]] = Chunk(r["id"], r["doc_id"], int(r["start"]), int(r["end"]), r["text"])
+        return [found[c] for c in ids if c in found]
+
+    # -- entities ---------------------------------------------------------------------
+
+    def get_entity(self, entity_id: str) -> Entity | None:
+        """See :meth:`GraphStore.get_entity`."""
+        records = self._conn.read(q.GET_ENTITY, id=entity_id)
+        if not records:
+            return None
+        row = records[0]
+        aliases = tuple(r["surface"] for r in self._conn.read(q.ENTITY_ALIASES, id=entity_id))
+        counts = self._conn.read(q.ENTITY_MENTION_COUNTS, id=entity_id)[0]
+        description = f"{row['type']} mentioned in {counts['chunks']} passage(s) of {counts['docs']} document(s)."
+        first = self._conn.read(q.ENTITY_FIRST_MENTION, id=entity_id)
+        if first:
+            description += f' "{_snippet(first[0]["text"], int(first[0]["start"]), int(first[0]["end"]))}"'
+        return Entity(row["id"], row["name"], row["type"], aliases, description)
+
+    def existing_entities(self, entity_ids: Iterable[str]) -> set[str]:
+        """See :meth:`GraphStore.existing_entities`."""
+        ids = list(entity_ids)
+        out: set[str] = set()
+        for i in range(0, len(ids), _BATCH):
+            out |= {r["id"] for r in self._conn.read(q.EXISTING_ENTITIES, ids=ids[i : i + _BATCH])}
+        return out
+
+    def search_entities(self, name: str, limit: int = 10) -> list[ScoredEntity]:
+        """See :meth:`GraphStore.search_entities`.
+
+        Exact matches of the normalised name (alias norm or entity key) score 1.0;
+        aliases that start with it score ``0.5 + 0.4 * len(key) / len(shortest alias)``
+        (found through the full-text index ``hopgraph_alias_prefix``).
+        """
+        key = normalize_name(name, None, self._rules) or name.strip().lower()
+        if not key:
+            return []
+        scores = {r["id"]: 1.0 for r in self._conn.read(q.EXACT_ENTITIES, key=key)}
+        prefix = _LUCENE_SPECIAL.sub(r"\\\1", key) + "*"
+        for r in self._conn.read(q.PREFIX_ENTITIES, query=prefix, limit=limit * 4):
+            scores.setdefault(r["id"], 0.5 + 0.4 * len(key) / max(int(r["shortest"]), 1))
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        return [ScoredEntity(eid, score) for eid, score in ranked]
+
+    def neighbours(self, entity_id: str, limit: int = 50) -> list[Neighbour]:
+        """See :meth:`GraphStore.neighbours`."""
+        out: list[Neighbour] = []
+        for r in self._conn.read(q.NEIGHBOURS, id=entity_id, limit=limit):
+            rel = _relation(r)
+            if rel.head == entity_id:
+                out.append(Neighbour(rel, Entity(r["tail"], r["tail_name"], r["tail_type"]), "out"))
+            else:
+                out.append(Neighbour(rel, Entity(r["head"], r["head_name"], r["head_type"]), "in"))
+        return out
+
+    def mentions_of(self, entity_id: str, limit: int = 50) -> list[Mention]:
+        """See :meth:`GraphStore.mentions_of`."""
+        return [
+            Mention(r["chunk_id"], int(r["start"]), int(r["end"]), r["surface"], r["entity_id"])
+            for r in self._conn.read(q.MENTIONS_OF, id=entity_id, limit=limit)
+        ]
+
+    def chunk_entities(self, chunk_ids: Sequence[str]) -> dict[str, list[str]]:
+        """See :meth:`GraphStore.chunk_entities`."""
+        out: dict[str, list[str]] = {c: [] for c in chunk_ids}
+        ids = list(out)
+        for i in range(0, len(ids), _BATCH):
+            for r in self._conn.read(q.CHUNK_ENTITIES, ids=ids[i : i + _BATCH]):
+                out[r["chunk_id"]].append(r["entity_id"])
+        return out
+
+    def relations_between(self, entity_ids: Sequence[str]) -> list[Relation]:
+        """See :meth:`GraphStore.relations_between`."""
+        ids = list(dict.fromkeys(entity_ids))
+        if not ids:
+            return []
+        return [_relation(r) for r in self._conn.read(q.RELATIONS_BETWEEN, ids=ids, limit=10_000)]
+
+    # -- bulk reads, version, stats -----------------------------------------------------
+
+    def entity_keys(self) -> list[tuple[str, str]]:
+        """See :meth:`GraphStore.entity_keys`."""
+        return [(r["norm"], r["entity_id"]) for r in self._conn.read(q.ENTITY_KEYS)]
+
+    def mention_pairs(self) -> list[tuple[str, str, str]]:
+        """See :meth:`GraphStore.mention_pairs`."""
+        return [(r["chunk_id"], r["doc_id"], r["entity_id"]) for r in self._conn.read(q.MENTION_PAIRS)]
+
+    def relation_pairs(self) -> list[tuple[str, str, str, str, float]]:
+        """See :meth:`GraphStore.relation_pairs`."""
+        return [
+            (r["id"], r["head"], r["tail"], r["type"], float(r["confidence"]))
+            for r in self._conn.read(q.RELATION_PAIRS)
+        ]
+
+    def version(self) -> str:
+        """See :meth:`GraphStore.version`: ``epoch:generation`` of the database's meta node."""
+        records = self._conn.read(q.VERSION)
+        return str(records[0]["token"]) if records else "0"
+
+    def stats(self) -> StoreStats:
+        """See :meth:`GraphStore.stats`."""
+        r = self._conn.read(q.STATS)[0]
+        return StoreStats(int(r["documents"]), int(r["chunks"]), int(r["entities"]), int(r["relations"]),
+                          int(r["mentions"]))
+
+    def close(self) -> None:
+        """See :meth:`GraphStore.close`: closes the driver."""
+        self._conn.close()

@@ -1,0 +1,265 @@
+"""Weaviate VectorStore: chunk and entity vectors in two collections, BM25 by Weaviate.
+
+Collections (``PREFIX`` is ``Settings.weaviate_collection_prefix``)::
+
+    PREFIXChunk   chunk_id, doc_id (field-tokenised, filterable), text (BM25); vector: precomputed
+    PREFIXEntity  entity_id (field-tokenised);                                  vector: precomputed
+
+Vectorizer none (vectors come from hopgraph's embedder), HNSW with cosine
+distance, object UUIDs ``generate_uuid5(chunk_id | entity_id)`` so writes are
+idempotent. Vector scores are cosine similarities (``1 - distance``), as in the
+embedded store; keyword scores are Weaviate's BM25 scores.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import weaviate
+from weaviate.classes.config import Configure, DataType, Property, Tokenization, VectorDistances
+from weaviate.classes.data import DataObject
+from weaviate.classes.query import Filter, MetadataQuery
+from weaviate.collections import Collection
+from weaviate.exceptions import UnexpectedStatusCodeError
+from weaviate.util import generate_uuid5
+
+from core.errors import StoreError
+from graph.model import DocumentBundle, ScoredChunk, ScoredEntity
+from graph.ports import Vector, VectorStore
+from graph.weaviate.connection import translate_errors
+
+_INSERT_BATCH = 500
+_FILTER_BATCH = 500
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+# The same stop words as the embedded store, so both treat a query alike.
+_STOPWORDS = frozenset(
+    "a an and are as at be by did do does for from had has have he her his how in is it its of on or"
+    " she that the their them they this to was were what when where which who whom whose why will with".split()
+)
+
+
+def _slices(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _id_property(name: str) -> Property:
+    return Property(
+        name=name, data_type=DataType.TEXT, tokenization=Tokenization.FIELD,
+        index_filterable=True, index_searchable=False,
+    )
+
+
+def _vector_config() -> Any:
+    return Configure.Vectors.self_provided(
+        vector_index_config=Configure.VectorIndex.hnsw(distance_metric=VectorDistances.COSINE)
+    )
+
+
+class WeaviateVectorStore(VectorStore):
+    """VectorStore over a Weaviate server."""
+
+    def __init__(self, client: weaviate.WeaviateClient, prefix: str = "Hopgraph") -> None:
+        """Use a connected client; create the collections if missing.
+
+        Args:
+            client: a connected client, closed by :meth:`close`.
+            prefix: collection name prefix (capitalised, alphanumeric).
+
+        Raises:
+            StoreUnavailableError: the server cannot be reached.
+            StoreError: the collections cannot be created.
+        """
+        self._client = client
+        self.chunk_collection = f"{prefix}Chunk"
+        self.entity_collection = f"{prefix}Entity"
+        with translate_errors("create collections"):
+            self._ensure(self.chunk_collection, [_id_property("chunk_id"), _id_property("doc_id"),
+                                                 Property(name="text", data_type=DataType.TEXT)])
+            self._ensure(self.entity_collection, [_id_property("entity_id")])
+            self._chunks: Collection[Any, Any] = client.collections.get(self.chunk_collection)
+            self._entities: Collection[Any, Any] = client.collections.get(self.entity_collection)
+
+    def _ensure(self, name: str, properties: list[Property]) -> None:
+        if self._client.collections.exists(name):
+            return
+        try:
+            self._client.collections.create(name, properties=properties, vector_config=_vector_config())
+        except UnexpectedStatusCodeError:
+            if not self._client.collections.exists(name):  # lost a race with another writer: fine
+                raise
+
+    def drop_collections(self) -> None:
+        """Delete both collections and everything in them (for tests and resets).
+
+        Raises:
+            StoreUnavailableError, StoreError: the server failed.
+        """
+        with translate_errors("drop collections"):
+            self._client.collections.delete([self.chunk_collection, self.entity_collection])
+
+    # -- writes -----------------------------------------------------------------
+
+    def _insert(self, collection: Collection[Any, Any], objects: list[DataObject[Any, Any]], what: str) -> None:
+        """Batch-insert (upsert by UUID); any object that fails makes the whole call fail."""
+        failed: list[str] = []
+        for part in _slices(objects, _INSERT_BATCH):
+            with translate_errors(f"insert {what}"):
+                result = collection.data.insert_many(part)
+            failed += [f"{part[i].properties}: {err.message}" for i, err in sorted(result.errors.items())]
+        if failed:
+            shown = "; ".join(failed[:10]) + (f"; ... ({len(failed)} in all)" if len(failed) > 10 else "")
+            raise StoreError(f"weaviate rejected {len(failed)} {what} object(s): {shown}")
+
+    def write_documents(self, bundles: Sequence[DocumentBundle]) -> None:
+        """See :meth:`VectorStore.write_documents`.
+
+        Deletes each document's previous chunks, then batch-inserts the new ones.
+        Weaviate has no multi-object transactions: a failure can leave part of the
+        batch written; :class:`graph.ledger.LedgeredKnowledgeStore` repairs that.
+
+        Raises:
+            StoreUnavailableError: the server cannot be reached.
+            StoreError: objects were rejected (listed in the message) or vectors are missing.
+        """
+        objects: list[DataObject[Any, Any]] = []
+        for bundle in bundles:
+            vectors = np.asarray(bundle.chunk_vectors, dtype=np.float32)
+            if bundle.chunks and (vectors.ndim != 2 or len(vectors) != len(bundle.chunks)):
+                raise StoreError(
+                    f"document {bundle.document.id!r}: {len(bundle.chunks)} chunks but vectors of shape {vectors.shape}"
+                )
+            objects += [
+                DataObject(
+                    properties={"chunk_id": c.id, "doc_id": c.doc_id, "text": c.text},
+                    uuid=generate_uuid5(c.id),
+                    vector=vectors[i].tolist(),
+                )
+                for i, c in enumerate(bundle.chunks)
+            ]
+        doc_ids = list(dict.fromkeys(b.document.id for b in bundles))
+        for part in _slices(doc_ids, _FILTER_BATCH):
+            with translate_errors("delete old chunks"):
+                self._chunks.data.delete_many(where=Filter.by_property("doc_id").contains_any(list(part)))
+        self._insert(self._chunks, objects, "chunk")
+
+    def upsert_entities(self, entity_ids: Sequence[str], vectors: Vector) -> None:
+        """See :meth:`VectorStore.upsert_entities`.
+
+        Raises:
+            StoreUnavailableError: the server cannot be reached.
+            StoreError: objects were rejected (listed in the message).
+        """
+        rows = np.asarray(vectors, dtype=np.float32)
+        objects: list[DataObject[Any, Any]] = [
+            DataObject(properties={"entity_id": eid}, uuid=generate_uuid5(eid), vector=rows[i].tolist())
+            for i, eid in enumerate(entity_ids)
+        ]
+        self._insert(self._entities, objects, "entity")
+
+    def delete_document(self, doc_id: str) -> None:
+        """See :meth:`VectorStore.delete_document`.
+
+        Raises:
+            StoreUnavailableError, StoreError: the server failed.
+        """
+        with translate_errors("delete document"):
+            self._chunks.data.delete_many(where=Filter.by_property("doc_id").equal(doc_id))
+
+    def delete_entities(self, entity_ids: Sequence[str]) -> None:
+        """See :meth:`VectorStore.delete_entities`.
+
+        Raises:
+            StoreUnavailableError, StoreError: the server failed.
+        """
+        uuids = [generate_uuid5(e) for e in dict.fromkeys(entity_ids)]
+        for part in _slices(uuids, _FILTER_BATCH):
+            with translate_errors("delete entities"):
+                self._entities.data.delete_many(where=Filter.by_id().contains_any(list(part)))
+
+    # -- reads ------------------------------------------------------------------
+
+    def search_chunks(
+        self, vector: Vector, k: int, doc_ids: Sequence[str] | None = None
+    ) -> list[ScoredChunk]:
+        """See :meth:`VectorStore.search_chunks`; the score is the cosine similarity.
+
+        Raises:
+            StoreUnavailableError, StoreError: the server failed.
+        """
+        if k <= 0 or (doc_ids is not None and not doc_ids):
+            return []
+        filters = Filter.by_property("doc_id").contains_any(list(doc_ids)) if doc_ids is not None else None
+        with translate_errors("vector search"):
+            result = self._chunks.query.near_vector(
+                near_vector=np.asarray(vector, dtype=np.float32).tolist(), limit=k, filters=filters,
+                return_metadata=MetadataQuery(distance=True), return_properties=["chunk_id", "doc_id"],
+            )
+        return [
+            ScoredChunk(str(o.properties["chunk_id"]), str(o.properties["doc_id"]), 1.0 - float(o.metadata.distance or 0.0))
+            for o in result.objects
+        ]
+
+    def keyword_search(
+        self, query: str, k: int, doc_ids: Sequence[str] | None = None
+    ) -> list[ScoredChunk]:
+        """See :meth:`VectorStore.keyword_search`; the score is Weaviate's BM25 score.
+
+        Raises:
+            StoreUnavailableError, StoreError: the server failed.
+        """
+        words = [w for w in _TOKEN.findall(query.lower()) if w not in _STOPWORDS]
+        if k <= 0 or not words or (doc_ids is not None and not doc_ids):
+            return []
+        filters = Filter.by_property("doc_id").contains_any(list(doc_ids)) if doc_ids is not None else None
+        with translate_errors("keyword search"):
+            result = self._chunks.query.bm25(
+                query=" ".join(dict.fromkeys(words)), query_properties=["text"], limit=k, filters=filters,
+                return_metadata=MetadataQuery(score=True), return_properties=["chunk_id", "doc_id"],
+            )
+        return [
+            ScoredChunk(str(o.properties["chunk_id"]), str(o.properties["doc_id"]), float(o.metadata.score or 0.0))
+            for o in result.objects
+        ]
+
+    def search_entities(self, vector: Vector, k: int) -> list[ScoredEntity]:
+        """See :meth:`VectorStore.search_entities`; the score is the cosine similarity.
+
+        Raises:
+            StoreUnavailableError, StoreError: the server failed.
+        """
+        if k <= 0:
+            return []
+        with translate_errors("entity vector search"):
+            result = self._entities.query.near_vector(
+                near_vector=np.asarray(vector, dtype=np.float32).tolist(), limit=k,
+                return_metadata=MetadataQuery(distance=True), return_properties=["entity_id"],
+            )
+        return [
+            ScoredEntity(str(o.properties["entity_id"]), 1.0 - float(o.metadata.distance or 0.0))
+            for o in result.objects
+        ]
+
+    def missing_entities(self, entity_ids: Iterable[str]) -> set[str]:
+        """See :meth:`VectorStore.missing_entities`.
+
+        Raises:
+            StoreUnavailableError, StoreError: the server failed.
+        """
+        ids = list(dict.fromkeys(entity_ids))
+        present: set[str] = set()
+        for part in _slices(ids, _FILTER_BATCH):
+            with translate_errors("entity lookup"):
+                result = self._entities.query.fetch_objects(
+                    filters=Filter.by_id().contains_any([generate_uuid5(e) for e in part]),
+                    limit=len(part), return_properties=["entity_id"],
+                )
+            present |= {str(o.properties["entity_id"]) for o in result.objects}
+        return set(ids) - present
+
+    def close(self) -> None:
+        """See :meth:`VectorStore.close`: closes the client."""
+        self._client.close()
