@@ -6,8 +6,10 @@ error, 3 any other hopgraph error (message on stderr, never a traceback).
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +19,8 @@ import click
 from api.context import AppContext
 from core.errors import HopgraphError, InputError, NotFoundError
 from core.settings import load_settings
+from retrieval.answer import Answer
+from retrieval.types import MODES, PathEdge, RetrievalResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -185,6 +189,123 @@ def entity_show(app: AppContext, entity_id: str, limit: int) -> None:
             if doc is not None:
                 sentence = " ".join(doc.text[ev.start : ev.end].split())
                 click.echo(f"      evidence {ev.chunk_id}: {sentence[:200]}")
+
+
+def format_path(path: list[PathEdge]) -> str:
+    """``A -[T]-> B <-[U]- C``, in the order the path walks."""
+    if not path:
+        return ""
+    first = path[0]
+    parts = [first.head if first.forward else first.tail]
+    for e in path:
+        parts.append(f"-[{e.type}]-> {e.tail}" if e.forward else f"<-[{e.type}]- {e.head}")
+    return " ".join(parts)
+
+
+def _print_passages(result: RetrievalResult) -> None:
+    for n, p in enumerate(result.passages, start=1):
+        scores = ", ".join(f"{k}={v:.3g}" for k, v in sorted(p.scores.items()))
+        click.echo(f"[{n}] {p.title or p.doc_id}  chunk={p.chunk_id} span={p.start}-{p.end}  ({scores})")
+        click.echo(f"    {' '.join(p.text.split())[:300]}")
+        for path in p.paths[:2]:
+            click.echo(f"    path: {format_path(path)}")
+
+
+@main.command()
+@click.argument("question")
+@click.option("--mode", type=click.Choice(list(MODES)), help="Retrieval mode (default: settings, hybrid).")
+@click.option("-k", "--top-k", type=int, help="Passages to retrieve.")
+@click.option("--extractive", is_flag=True, help="No LLM: answer with the best-supported sentence or entity.")
+@click.option("--json", "as_json", is_flag=True, help="Print the structured result as JSON.")
+@click.pass_obj
+@_handle_errors
+def ask(app: AppContext, question: str, mode: str | None, top_k: int | None, extractive: bool, as_json: bool) -> None:
+    """Answer a question with citations (streams the LLM's tokens)."""
+    result = app.retriever.retrieve(question, mode or app.settings.retrieval_mode, top_k or app.settings.top_k)
+    if extractive:
+        answer = app.answerer.extractive(result)
+    else:
+        stream = None if as_json else (lambda tok: click.echo(tok, nl=False))
+        if not as_json:
+            click.echo("answer: ", nl=False)
+        answer = app.answerer.generate(result, on_token=stream)
+        if not as_json:
+            click.echo()
+    if as_json:
+        click.echo(json.dumps(answer_to_dict(answer), indent=2))
+        return
+    if extractive:
+        click.echo(f"answer: {answer.text}")
+    elif not answer.supported:
+        click.echo("(no passage supports this answer)")
+    for c in answer.citations:
+        click.echo(f"  [{c.n}] chunk {c.chunk_id} of document {c.doc_id}, characters {c.start}-{c.end}")
+    if answer.removed_citations:
+        click.echo(f"  ({answer.removed_citations} citation(s) to no passage removed)")
+    linked = ", ".join(f"{lk.surface} ({lk.method} {lk.score:.2f})" for lk in result.linked[:6]) or "none"
+    click.echo(f"question entities: {linked}")
+    _print_passages(result)
+
+
+@main.command(name="eval")
+@click.argument("questions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("corpus", type=click.Path(exists=True, path_type=Path))
+@click.option("--modes", default=",".join(MODES), show_default=True, help="Comma-separated retrieval modes.")
+@click.option("--limit", type=int, help="Only the first N questions.")
+@click.option("--no-llm", is_flag=True, help="Skip LLM answers (extractive answers are still scored).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout instead of a table.")
+@click.option("--store", type=click.Path(file_okay=False, path_type=Path),
+              help="Store directory to (re)use; default: a fresh temporary one.")
+@click.pass_obj
+@_handle_errors
+def evaluate_cmd(app: AppContext, questions: Path, corpus: Path, modes: str, limit: int | None, no_llm: bool,
+                 as_json: bool, store: Path | None) -> None:
+    """Ingest CORPUS into a store, then score retrieval and answers on QUESTIONS for each mode."""
+    import tempfile
+
+    from api.context import AppContext as Ctx
+    from retrieval.evaluation import evaluate, load_questions, markdown_table
+
+    wanted = [m.strip() for m in modes.split(",") if m.strip()]
+    bad = [m for m in wanted if m not in MODES]
+    if bad:
+        raise click.UsageError(f"unknown mode(s) {bad}")
+    qs = load_questions(questions, limit)
+    with tempfile.TemporaryDirectory(prefix="hopgraph-eval-") as tmp:
+        settings = app.settings.model_copy(update={"data_dir": store or Path(tmp)})
+        ctx = Ctx(settings)
+        try:
+            report = ctx.pipeline().run([corpus])
+            if not report.ok:
+                raise InputError(f"corpus failed to ingest: {report.failures[0].reason}")
+            ctx.retriever.warm()
+            reports = evaluate(ctx.retriever, qs, wanted, ctx.answerer, use_llm=not no_llm)
+        finally:
+            ctx.close()
+    if as_json:
+        click.echo(json.dumps({mode: rep.as_dict() for mode, rep in reports.items()}))
+    else:
+        click.echo(f"{len(qs)} questions, {report.documents + report.unchanged} passages\n")
+        click.echo(markdown_table(reports))
+
+
+def answer_to_dict(answer: Answer) -> dict[str, Any]:
+    """The JSON shape of an answer (also used by the HTTP API)."""
+    return {
+        "answer": answer.text,
+        "supported": answer.supported,
+        "mode": answer.mode,
+        "citations": [asdict(c) for c in answer.citations],
+        "removed_citations": answer.removed_citations,
+        "timings": answer.timings,
+        "retrieval": {
+            "question": answer.retrieval.question,
+            "mode": answer.retrieval.mode,
+            "latency_ms": answer.retrieval.latency_ms,
+            "linked": [asdict(lk) for lk in answer.retrieval.linked],
+            "passages": [asdict(p) for p in answer.retrieval.passages],
+        },
+    }
 
 
 if __name__ == "__main__":

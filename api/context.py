@@ -15,6 +15,9 @@ from extraction.readers import JsonFields
 from graph.ontology import Ontology, load_ontology
 from graph.store import KnowledgeStore, open_store
 from inference.embedder import Embedder, load_embedder
+from inference.llm import LocalLLM, load_llm
+from retrieval.answer import Answerer
+from retrieval.retriever import Retriever
 
 
 class AppContext:
@@ -44,6 +47,30 @@ class AppContext:
         runner = NlpRunner(self.settings.spacy_model, self.ontology, processes=1 if self.settings.threads > 1 else 0)
         runner.start()
         return runner
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        """The hybrid retriever over the store."""
+        phrases = None
+        if self.settings.question_ner == "spacy":
+            from extraction.nlp import load_spacy
+
+            nlp = load_spacy(self.settings.spacy_model)
+
+            def phrases(question: str) -> list[str]:
+                return [ent.text for ent in nlp(question).ents]
+
+        return Retriever(self.store, self.embedder, self.ontology, phrases=phrases)
+
+    @cached_property
+    def llm(self) -> LocalLLM:
+        """The local LLM (loaded once, on first use)."""
+        return load_llm(self.settings)
+
+    @cached_property
+    def answerer(self) -> Answerer:
+        """Cited answers, extractive or generated."""
+        return Answerer(self.store, llm_factory=lambda: self.llm)
 
     def pipeline(self) -> IngestPipeline:
         """An ingest pipeline over the store and models."""

@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     weaviate_grpc_port: int = 50051
     weaviate_api_key: str = ""
     weaviate_secure: bool = False
+    weaviate_collection_prefix: str = Field(
+        "Hopgraph", pattern=r"^[A-Z][A-Za-z0-9]*$", description="Weaviate collections are PREFIX+Chunk, PREFIX+Entity."
+    )
+    store_timeout_s: float = Field(30.0, gt=0, description="Connect/query timeout of the Neo4j and Weaviate clients.")
+    store_repair_after_s: float = Field(
+        3600.0, gt=0, description="A pending write of another, possibly live, host is repaired after this long."
+    )
 
     # ingestion
     ontology_path: Path | None = Field(None, description="YAML ontology; default: the shipped one.")
@@ -74,6 +81,10 @@ class Settings(BaseSettings):
 
     # retrieval
     top_k: int = Field(5, gt=0)
+    retrieval_mode: Literal["dense", "keyword", "graph", "hybrid"] = "hybrid"
+    question_ner: Literal["capitalised", "spacy"] = Field(
+        "capitalised", description="How question phrases are found for fuzzy/vector linking (n-grams always run)."
+    )
 
     @property
     def db_path(self) -> Path:

@@ -90,6 +90,28 @@ def resolve_citations(text: str, passages: list[Passage]) -> tuple[str, list[Cit
     return cleaned, sorted(citations.values(), key=lambda c: c.n), removed
 
 
+_NAME = re.compile(r"[A-Z0-9][\w'’.-]*(?:\s+(?:of|the|de|and|for|in|von|van|da|la)?\s*[A-Z0-9][\w'’.-]*)*")
+
+
+def ground(text: str, passages: list[Passage]) -> tuple[str, list[Citation]]:
+    """Cite, for an answer the model left uncited, the passages that contain its names.
+
+    Returns:
+        The text with ``[n]`` markers appended, and the citations (none when no passage holds a name).
+    """
+    names = [m.group(0) for m in _NAME.finditer(text) if len(m.group(0)) >= 4]
+    cited: list[Citation] = []
+    for n, p in enumerate(passages, start=1):
+        for name in names:
+            pos = p.text.find(name)
+            if pos >= 0:
+                cited.append(Citation(n, p.chunk_id, p.doc_id, p.start + pos, p.start + pos + len(name)))
+                break
+    if not cited:
+        return text, []
+    return f"{text} " + " ".join(f"[{c.n}]" for c in cited[:3]), cited[:3]
+
+
 class Answerer:
     """Turns a retrieval result into a cited answer."""
 
@@ -188,4 +210,8 @@ class Answerer:
         if not raw or "don't know" in raw.lower() or "do not know" in raw.lower():
             return Answer(NO_ANSWER, [], False, "llm", result, timings=dict(llm.last_timings))
         text, citations, removed = resolve_citations(raw, result.passages)
-        return Answer(text, citations, bool(citations), "llm", result, removed, dict(llm.last_timings))
+        if not citations:
+            text, citations = ground(text, result.passages)
+        if not citations:  # nothing in the passages backs the reply: say so rather than pass it on
+            return Answer(NO_ANSWER, [], False, "llm", result, removed, dict(llm.last_timings))
+        return Answer(text, citations, True, "llm", result, removed, dict(llm.last_timings))

@@ -9,7 +9,6 @@ not the size of the corpus.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,7 +116,7 @@ class GraphIndex:
         max_nodes: int = 20_000,
         iterations: int = 30,
         tolerance: float = 1e-7,
-    ) -> dict[int, float]:
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Personalised PageRank from weighted seed nodes over their neighbourhood.
 
         Args:
@@ -125,10 +124,10 @@ class GraphIndex:
             damping: probability of following an edge rather than jumping back to a seed.
 
         Returns:
-            node -> PPR mass for every node of the neighbourhood.
+            (nodes, mass): the neighbourhood's node ids and their PPR mass.
         """
         if not seeds:
-            return {}
+            return np.empty(0, dtype=np.int64), np.empty(0)
         seed_nodes = np.fromiter(seeds, dtype=np.int64)
         nodes = self.neighbourhood(seed_nodes, hops, max_nodes)
         local = {int(n): i for i, n in enumerate(nodes)}
@@ -149,36 +148,37 @@ class GraphIndex:
                 r = nxt
                 break
             r = nxt
-        return {int(nodes[i]): float(r[i]) for i in np.nonzero(r)[0]}
+        return nodes, r
 
-    def paths(self, sources: list[int], targets: set[int], max_hops: int = 3, limit: int = 3) -> list[list[Edge]]:
-        """Shortest relation paths (by hops) from any source entity to any target entity."""
-        found: list[list[Edge]] = []
-        for src in sources:
-            if src in targets:
-                continue
-            parents: dict[int, tuple[int, Edge] | None] = {src: None}
-            queue: deque[tuple[int, int]] = deque([(src, 0)])
-            while queue and len(found) < limit:
-                node, depth = queue.popleft()
-                if depth >= max_hops:
-                    continue
+    def shortest_paths(self, sources: list[int], max_hops: int = 3, max_visits: int = 5000) -> dict[int, tuple[int, Edge] | None]:
+        """One breadth-first search over relation edges from all sources at once.
+
+        Returns:
+            node -> (previous node, edge) for every node reached (sources map to None);
+            following the parents back gives a shortest path from some source.
+        """
+        parents: dict[int, tuple[int, Edge] | None] = {s: None for s in sources}
+        frontier = list(dict.fromkeys(sources))
+        for _ in range(max_hops):
+            nxt: list[int] = []
+            for node in frontier:
                 for edge in self.edges.get(node, [])[:50]:
                     other = edge.tail if edge.head == node else edge.head
-                    if other in parents:
-                        continue
-                    parents[other] = (node, edge)
-                    if other in targets:
-                        path: list[Edge] = []
-                        cur = other
-                        while parents[cur] is not None:
-                            prev, e = parents[cur]  # type: ignore[misc]
-                            path.append(e)
-                            cur = prev
-                        found.append(path[::-1])
-                        if len(found) >= limit:
-                            break
-                    else:
-                        queue.append((other, depth + 1))
-        found.sort(key=len)
-        return found[:limit]
+                    if other not in parents:
+                        parents[other] = (node, edge)
+                        nxt.append(other)
+                if len(parents) >= max_visits:
+                    return parents
+            frontier = nxt
+        return parents
+
+    @staticmethod
+    def path_to(parents: dict[int, tuple[int, Edge] | None], target: int) -> list[tuple[int, Edge]]:
+        """(node walked from, edge) steps from a source to ``target`` (empty if none)."""
+        path: list[tuple[int, Edge]] = []
+        step = parents.get(target)
+        while step is not None:
+            prev, edge = step
+            path.append((prev, edge))
+            step = parents.get(prev)
+        return path[::-1]

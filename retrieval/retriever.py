@@ -79,6 +79,8 @@ class Retriever:
         self._lock = threading.Lock()
         self._index: GraphIndex | None = None
         self._linker: EntityLinker | None = None
+        self._name_cache: dict[str, str] = {}
+        self._names_version = ""
 
     # -- indexes ------------------------------------------------------------------
 
@@ -187,9 +189,10 @@ class Retriever:
                 add(index.chunk_node.get(h.chunk_id), cfg.passage_seed_weight * rel)
         if not seeds:
             return {}
-        mass = index.ppr(seeds, damping=cfg.damping, hops=cfg.ppr_hops)
+        nodes, mass = index.ppr(seeds, damping=cfg.damping, hops=cfg.ppr_hops)
         first_chunk = index.n_entities
-        return {index.chunk_ids[n - first_chunk]: s for n, s in mass.items() if n >= first_chunk}
+        keep = (nodes >= first_chunk) & (mass > 0)
+        return {index.chunk_ids[int(n) - first_chunk]: float(m) for n, m in zip(nodes[keep], mass[keep], strict=True)}
 
     # -- explanation ------------------------------------------------------------------
 
@@ -202,7 +205,8 @@ class Retriever:
         titles: dict[str, str] = {}
         linked_nodes = [n for lk in linked[:8] if (n := index.entity_node.get(lk.entity_id)) is not None]
         linked_ids = {lk.entity_id for lk in linked}
-        all_paths: list[list[list[Edge]]] = []
+        parents = index.shortest_paths(linked_nodes, self.config.path_hops) if linked_nodes else {}
+        all_paths: list[list[list[tuple[int, Edge]]]] = []
         passages: list[Passage] = []
         for cid, score in top:
             chunk = chunks.get(cid)
@@ -212,8 +216,9 @@ class Retriever:
                 doc = graph.get_document(chunk.doc_id)
                 titles[chunk.doc_id] = doc.title if doc is not None else ""
             ents = set(index.chunk_entity_nodes(cid).tolist())
-            paths = index.paths(linked_nodes, ents, max_hops=self.config.path_hops, limit=3) if linked_nodes else []
-            all_paths.append(paths)
+            reached = sorted((n for n in ents if n in parents and parents[n] is not None),
+                             key=lambda n: (len(index.path_to(parents, n)), n))
+            all_paths.append([index.path_to(parents, n) for n in reached[:3]])
             mentioned = [index.entity_ids[n] for n in ents if index.entity_ids[n] in linked_ids]
             passages.append(
                 Passage(
@@ -226,25 +231,40 @@ class Retriever:
         self._explain_paths(passages, all_paths, index)
         return passages
 
-    def _explain_paths(self, passages: list[Passage], all_paths: list[list[list[Edge]]], index: GraphIndex) -> None:
+    def _names(self, ids: list[str], version: str) -> dict[str, str]:
+        """Entity names, cached for as long as the graph does not change."""
+        with self._lock:
+            if self._names_version != version:
+                self._name_cache.clear()
+                self._names_version = version
+            missing = [e for e in ids if e not in self._name_cache]
+        for eid in missing:
+            ent = self._store.graph.get_entity(eid)
+            with self._lock:
+                self._name_cache[eid] = ent.name if ent is not None else eid
+        with self._lock:
+            return {e: self._name_cache.get(e, e) for e in ids}
+
+    def _explain_paths(
+        self, passages: list[Passage], all_paths: list[list[list[tuple[int, Edge]]]], index: GraphIndex
+    ) -> None:
         graph = self._store.graph
-        nodes = {n for paths in all_paths for path in paths for e in path for n in (e.head, e.tail)}
+        nodes = {n for paths in all_paths for path in paths for _, e in path for n in (e.head, e.tail)}
         if not nodes:
             return
         ids = [index.entity_ids[n] for n in nodes]
         evidence = {r.id: (r.evidence[0] if r.evidence else None) for r in graph.relations_between(ids)}
-        names: dict[str, str] = {}
-        for eid in ids:
-            ent = graph.get_entity(eid)
-            names[eid] = ent.name if ent is not None else eid
+        names = self._names(ids, index.version)
         for passage, paths in zip(passages, all_paths, strict=True):
             for path in paths:
                 edges: list[PathEdge] = []
-                for e in path:
+                for start, e in path:
                     h, t = index.entity_ids[e.head], index.entity_ids[e.tail]
                     ev = evidence.get(e.relation_id)
+                    forward = e.head == start
                     edges.append(
                         PathEdge(h, names[h], e.type, t, names[t], ev.chunk_id if ev else None,
-                                 ev.doc_id if ev else None, ev.start if ev else None, ev.end if ev else None)
+                                 ev.doc_id if ev else None, ev.start if ev else None, ev.end if ev else None,
+                                 forward)
                     )
                 passage.paths.append(edges)

@@ -11,7 +11,10 @@ MODES = ("dense", "keyword", "graph", "hybrid")
 
 @dataclass(frozen=True, slots=True)
 class PathEdge:
-    """One relation on a path, with the chunk (and document span) that evidences it."""
+    """One relation on a path, with the chunk (and document span) that evidences it.
+
+    ``forward`` is True when the path walks the relation from head to tail.
+    """
 
     head_id: str
     head: str
@@ -22,6 +25,7 @@ class PathEdge:
     evidence_doc_id: str | None
     evidence_start: int | None
     evidence_end: int | None
+    forward: bool = True
 
 
 @dataclass(slots=True)

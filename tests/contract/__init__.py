@@ -1,0 +1,1 @@
+"""Contract suites: one per store port, run against every adapter."""

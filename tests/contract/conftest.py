@@ -1,0 +1,168 @@
+"""Contract fixtures: every port parametrised over every adapter.
+
+Server adapters read their connection from the HOPGRAPH_* environment
+(``source .services/env`` after ``bash deploy/services.sh start``). When a server
+cannot be reached the test is skipped with the reason, or FAILS when ``CI`` is set:
+CI never skips the server adapters silently.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from core.errors import StoreError
+from core.settings import Settings
+from graph.embedded.database import EmbeddedDatabase
+from graph.embedded.graph_store import EmbeddedGraphStore
+from graph.embedded.vector_store import EmbeddedVectorStore
+from graph.neo4j.connection import Neo4jConnection
+from graph.neo4j.graph_store import Neo4jGraphStore
+from graph.ontology import Ontology
+from graph.ports import GraphStore, VectorStore
+from graph.store import KnowledgeStore, open_store
+from graph.weaviate.connection import connect
+from graph.weaviate.vector_store import WeaviateVectorStore
+
+WIPE_NEO4J = "MATCH (n) DETACH DELETE n"
+
+
+def _unreachable(service: str, exc: BaseException) -> None:
+    message = (
+        f"{service} is not reachable ({exc}); start it with `bash deploy/services.sh start` "
+        "and `source .services/env`"
+    )
+    if os.environ.get("CI"):
+        pytest.fail(f"CI: {message}", pytrace=False)
+    pytest.skip(message)
+
+
+def server_settings(data_dir: Path, **overrides: object) -> Settings:
+    """Settings from the HOPGRAPH_* environment, with a fresh data dir and short timeouts."""
+    return Settings(data_dir=data_dir, store_timeout_s=10.0, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def neo4j_available(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Skip (or fail in CI) when Neo4j cannot be reached; otherwise make sure its schema exists."""
+    s = server_settings(tmp_path_factory.mktemp("probe"))
+    try:
+        Neo4jConnection(s.neo4j_uri, s.neo4j_user, s.neo4j_password, s.neo4j_database, 5.0).close()
+    except StoreError as exc:
+        _unreachable("Neo4j", exc)
+
+
+@pytest.fixture(scope="session")
+def weaviate_available(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Skip (or fail in CI) when Weaviate cannot be reached."""
+    s = server_settings(tmp_path_factory.mktemp("probe"))
+    try:
+        connect(s.weaviate_host, s.weaviate_http_port, s.weaviate_grpc_port, s.weaviate_api_key, timeout_s=5.0).close()
+    except StoreError as exc:
+        _unreachable("Weaviate", exc)
+
+
+def wipe_neo4j(settings: Settings) -> None:
+    """Delete every node of the (single, Community) test database; constraints stay."""
+    conn = Neo4jConnection(settings.neo4j_uri, settings.neo4j_user, settings.neo4j_password, settings.neo4j_database)
+    try:
+        conn.run_write(WIPE_NEO4J)
+    finally:
+        conn.close()
+
+
+def drop_weaviate(settings: Settings) -> None:
+    """Delete the collections of ``settings.weaviate_collection_prefix``."""
+    client = connect(settings.weaviate_host, settings.weaviate_http_port, settings.weaviate_grpc_port,
+                     settings.weaviate_api_key)
+    try:
+        prefix = settings.weaviate_collection_prefix
+        client.collections.delete([f"{prefix}Chunk", f"{prefix}Entity"])
+    finally:
+        client.close()
+
+
+def unique_prefix() -> str:
+    """A Weaviate collection prefix of its own for one test."""
+    return "T" + uuid.uuid4().hex[:12]
+
+
+@pytest.fixture(params=["embedded", "neo4j"])
+def graph_store(request: pytest.FixtureRequest, tmp_path: Path, ontology: Ontology) -> Iterator[GraphStore]:
+    """An empty GraphStore of each adapter."""
+    if request.param == "embedded":
+        db = EmbeddedDatabase(tmp_path / "hopgraph.db")
+        yield EmbeddedGraphStore(db, ontology.aliases)
+        db.close()
+        return
+    request.getfixturevalue("neo4j_available")
+    s = server_settings(tmp_path)
+    wipe_neo4j(s)
+    conn = Neo4jConnection(s.neo4j_uri, s.neo4j_user, s.neo4j_password, s.neo4j_database, s.store_timeout_s)
+    store = Neo4jGraphStore(conn, ontology.aliases)
+    yield store
+    store.close()
+
+
+@pytest.fixture(params=["embedded", "weaviate"])
+def vector_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorStore]:
+    """An empty VectorStore of each adapter (Weaviate: collections of a unique prefix, dropped after)."""
+    if request.param == "embedded":
+        db = EmbeddedDatabase(tmp_path / "hopgraph.db")
+        yield EmbeddedVectorStore(db)
+        db.close()
+        return
+    request.getfixturevalue("weaviate_available")
+    s = server_settings(tmp_path)
+    client = connect(s.weaviate_host, s.weaviate_http_port, s.weaviate_grpc_port, s.weaviate_api_key)
+    store = WeaviateVectorStore(client, unique_prefix())
+    try:
+        yield store
+    finally:
+        store.drop_collections()
+        store.close()
+
+
+COMBINATIONS = ["embedded+embedded", "neo4j+weaviate", "embedded+weaviate", "neo4j+embedded"]
+
+StoreFactory = Callable[[], KnowledgeStore]
+
+
+@pytest.fixture(params=COMBINATIONS)
+def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    """Settings for one graph+vector combination, its server data wiped/isolated."""
+    graph, vectors = str(request.param).split("+")
+    s = server_settings(tmp_path / "data", graph_store=graph, vector_store=vectors,
+                        weaviate_collection_prefix=unique_prefix())
+    if graph == "neo4j":
+        request.getfixturevalue("neo4j_available")
+        wipe_neo4j(s)
+    if vectors == "weaviate":
+        request.getfixturevalue("weaviate_available")
+    yield s
+    if vectors == "weaviate":
+        drop_weaviate(s)
+
+
+@pytest.fixture
+def open_knowledge_store(store_settings: Settings, ontology: Ontology) -> Iterator[StoreFactory]:
+    """Opens (and finally closes) KnowledgeStores on ``store_settings``; call it again to 'restart'."""
+    opened: list[KnowledgeStore] = []
+
+    def factory() -> KnowledgeStore:
+        opened.append(open_store(store_settings, ontology))
+        return opened[-1]
+
+    yield factory
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def knowledge_store(open_knowledge_store: StoreFactory) -> KnowledgeStore:
+    """A KnowledgeStore of each combination."""
+    return open_knowledge_store()
