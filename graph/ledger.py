@@ -25,7 +25,9 @@ embedded half next to a server) no transaction spans both. The protocol:
 
 Limits: between step 2's vector write and its graph commit, a vector search can
 return chunk ids the graph does not know yet (callers resolve chunks through the
-graph); two processes writing the *same* document at once are not coordinated.
+graph); if clearing the intents fails right after the commit, the write reports the
+error and the repair removes the documents again (the next ingest re-adds them);
+two processes writing the *same* document at once are not coordinated.
 """
 
 from __future__ import annotations
@@ -211,14 +213,14 @@ class LedgeredKnowledgeStore(KnowledgeStore):
         with self._lock:
             self.repair()
             intents = [self._intent(OP_WRITE, d) for d in dict.fromkeys(b.document.id for b in bundles)]
-            upsert = entity_vectors is not None and len(entity_ids) > 0
-            if upsert:
+            vectors = entity_vectors if len(entity_ids) > 0 else None
+            if vectors is not None:
                 intents.append(self._intent(OP_ENTITIES, entities=entity_ids))
             self._ledger.record(add=intents)
             try:
                 self.vectors.write_documents(bundles)
-                if upsert:
-                    self.vectors.upsert_entities(entity_ids, entity_vectors)  # type: ignore[arg-type]
+                if vectors is not None:
+                    self.vectors.upsert_entities(entity_ids, vectors)
                 removed = self.graph.write_documents(bundles)
             except StoreError as exc:
                 self._compensate(intents, exc)
@@ -288,20 +290,38 @@ class LedgeredKnowledgeStore(KnowledgeStore):
             return len(due)
 
     def _resolve(self, intents: Sequence[Intent]) -> None:
-        """Remove the intents' documents from both stores and stale entity vectors."""
+        """Remove the intents' documents from both stores, then stale entity vectors.
+
+        Each store is cleaned even when the other fails, so that a store that is up
+        shows nothing of the documents; the intents are cleared only when all succeeded.
+        """
         doc_ids = [i.doc_id for i in intents if i.doc_id]
         candidates = {e for i in intents for e in i.entities}
+        failures: list[StoreError] = []
         removed: list[str] = []
-        for doc_id in doc_ids:
-            try:
-                removed += self.graph.delete_document(doc_id)
-            except NotFoundError:
-                continue
+        try:
+            for doc_id in doc_ids:
+                try:
+                    removed += self.graph.delete_document(doc_id)
+                except NotFoundError:
+                    continue
+        except StoreError as exc:
+            failures.append(exc)
         extra = [self._intent(OP_ENTITIES, entities=removed)] if removed else []
-        self._ledger.record(add=extra)
-        for doc_id in doc_ids:
-            self.vectors.delete_document(doc_id)
         candidates |= set(removed)
+        try:
+            self._ledger.record(add=extra)  # entities the graph just dropped: their vectors go too
+        except StoreError as exc:
+            failures.append(exc)
+        try:
+            for doc_id in doc_ids:
+                self.vectors.delete_document(doc_id)
+        except StoreError as exc:
+            failures.append(exc)
+        if failures:
+            for extra_failure in failures[1:]:
+                failures[0].add_note(f"hopgraph: also: {extra_failure}")
+            raise failures[0]
         if candidates:
             stale = candidates - self.graph.existing_entities(candidates)
             if stale:

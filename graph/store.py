@@ -165,7 +165,7 @@ def _open_graph(settings: Settings, ontology: Ontology, stack: ExitStack) -> tup
 def _open_vectors(settings: Settings, stack: ExitStack) -> VectorStore:
     """The vector store; its closer goes on ``stack``."""
     if settings.vector_store == "weaviate":
-        from graph.weaviate.connection import connect
+        from graph.weaviate.connection import Liveness, connect
         from graph.weaviate.vector_store import WeaviateVectorStore
 
         client = connect(
@@ -173,7 +173,10 @@ def _open_vectors(settings: Settings, stack: ExitStack) -> VectorStore:
             settings.weaviate_api_key, settings.weaviate_secure, settings.store_timeout_s,
         )
         stack.callback(client.close)
-        return WeaviateVectorStore(client, settings.weaviate_collection_prefix)
+        liveness = Liveness(settings.weaviate_host, settings.weaviate_http_port, settings.weaviate_secure,
+                            min(settings.store_timeout_s, 5.0))
+        stack.callback(liveness.close)
+        return WeaviateVectorStore(client, settings.weaviate_collection_prefix, liveness)
     if settings.vector_store == "embedded":
         from graph.embedded.database import EmbeddedDatabase
         from graph.embedded.vector_store import EmbeddedVectorStore

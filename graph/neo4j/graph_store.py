@@ -101,8 +101,6 @@ class Neo4jGraphStore(GraphStore):
             StoreError: the write failed; nothing was written.
         """
         unique = _dedupe_last(bundles)
-        if not unique:
-            return []
         rows = self._rows(unique)
         doc_ids = [b.document.id for b in unique]
         new_relations = list(dict.fromkeys(r["id"] for r in rows["relations"]))

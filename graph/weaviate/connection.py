@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import grpc
 import httpx
 import weaviate
-from weaviate.classes.init import AdditionalConfig, Auth, Timeout
+from weaviate.classes.init import AdditionalConfig, Auth, GrpcConfig, Timeout
 from weaviate.exceptions import (
     WeaviateBaseError,
     WeaviateClosedClientError,
@@ -33,6 +33,12 @@ _UNAVAILABLE = (
     WeaviateClosedClientError,
 )
 _UNAVAILABLE_CODES = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+# Reconnect quickly once a restarted server is back (gRPC's default backoff grows to 120 s).
+_GRPC_OPTIONS = [
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.min_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+]
 _UNAVAILABLE_TEXT = ("StatusCode.UNAVAILABLE", "StatusCode.DEADLINE_EXCEEDED", "Connection refused")
 
 
@@ -42,7 +48,7 @@ def _unreachable(exc: BaseException) -> bool:
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
-        if isinstance(cur, _UNAVAILABLE | httpx.TransportError):
+        if isinstance(cur, (*_UNAVAILABLE, httpx.TransportError)):
             return True
         if isinstance(cur, grpc.RpcError) and isinstance(cur, grpc.Call) and cur.code() in _UNAVAILABLE_CODES:
             return True
@@ -67,6 +73,36 @@ def translate_errors(what: str) -> Iterator[None]:
         if _unreachable(exc):
             raise StoreUnavailableError(f"weaviate unavailable during {what}: {exc}") from exc
         raise StoreError(f"weaviate failed during {what}: {exc}") from exc
+
+
+class Liveness:
+    """A fast HTTP liveness check run before calls the client would retry for a minute.
+
+    The v4 client retries gRPC searches that fail with UNAVAILABLE with exponential
+    backoff (1+2+...+32 s); when the server is down, this check fails in milliseconds instead.
+    """
+
+    def __init__(self, host: str, http_port: int, secure: bool = False, timeout_s: float = 2.0) -> None:
+        scheme = "https" if secure else "http"
+        self._url = f"{scheme}://{host}:{http_port}/v1/.well-known/live"
+        self._http = httpx.Client(timeout=timeout_s)
+
+    def check(self, what: str) -> None:
+        """Return when the server answers.
+
+        Raises:
+            StoreUnavailableError: it does not.
+        """
+        try:
+            status = self._http.get(self._url).status_code
+        except httpx.HTTPError as exc:
+            raise StoreUnavailableError(f"weaviate unavailable during {what}: {exc}") from exc
+        if status != 200:
+            raise StoreUnavailableError(f"weaviate unavailable during {what}: liveness answered HTTP {status}")
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self._http.close()
 
 
 def connect(
@@ -104,6 +140,7 @@ def connect(
             grpc_secure=secure,
             auth_credentials=Auth.api_key(api_key) if api_key else None,
             additional_config=AdditionalConfig(
-                timeout=Timeout(init=timeout_s, query=timeout_s, insert=2 * timeout_s)
+                timeout=Timeout(init=timeout_s, query=timeout_s, insert=2 * timeout_s),
+                grpc_config=GrpcConfig(channel_options=_GRPC_OPTIONS),
             ),
         )

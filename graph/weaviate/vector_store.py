@@ -14,8 +14,10 @@ embedded store; keyword scores are Weaviate's BM25 scores.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
+from typing import Any, TypeVar
 
 import numpy as np
 import weaviate
@@ -26,12 +28,15 @@ from weaviate.collections import Collection
 from weaviate.exceptions import UnexpectedStatusCodeError
 from weaviate.util import generate_uuid5
 
-from core.errors import StoreError
+from core.errors import StoreError, StoreUnavailableError
 from graph.model import DocumentBundle, ScoredChunk, ScoredEntity
 from graph.ports import Vector, VectorStore
-from graph.weaviate.connection import translate_errors
+from graph.weaviate.connection import Liveness, translate_errors
+
+T = TypeVar("T")
 
 _INSERT_BATCH = 500
+_RECONNECT_S = 5.0  # how long a call rides out a gRPC reconnect while the server is live
 _FILTER_BATCH = 500
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 # The same stop words as the embedded store, so both treat a query alike.
@@ -44,6 +49,11 @@ _STOPWORDS = frozenset(
 def _slices(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def _similarity(distance: float | None) -> float:
+    """Cosine similarity from Weaviate's cosine distance."""
+    return 1.0 - float(distance or 0.0)
 
 
 def _id_property(name: str) -> Property:
@@ -62,18 +72,23 @@ def _vector_config() -> Any:
 class WeaviateVectorStore(VectorStore):
     """VectorStore over a Weaviate server."""
 
-    def __init__(self, client: weaviate.WeaviateClient, prefix: str = "Hopgraph") -> None:
+    def __init__(
+        self, client: weaviate.WeaviateClient, prefix: str = "Hopgraph", liveness: Liveness | None = None
+    ) -> None:
         """Use a connected client; create the collections if missing.
 
         Args:
             client: a connected client, closed by :meth:`close`.
             prefix: collection name prefix (capitalised, alphanumeric).
+            liveness: checked before every call, so that a down server fails in milliseconds
+                (the client itself retries gRPC searches for about a minute); closed by :meth:`close`.
 
         Raises:
             StoreUnavailableError: the server cannot be reached.
             StoreError: the collections cannot be created.
         """
         self._client = client
+        self._liveness = liveness
         self.chunk_collection = f"{prefix}Chunk"
         self.entity_collection = f"{prefix}Entity"
         with translate_errors("create collections"):
@@ -82,6 +97,30 @@ class WeaviateVectorStore(VectorStore):
             self._ensure(self.entity_collection, [_id_property("entity_id")])
             self._chunks: Collection[Any, Any] = client.collections.get(self.chunk_collection)
             self._entities: Collection[Any, Any] = client.collections.get(self.entity_collection)
+
+    def _call(self, what: str, fn: Callable[[], T]) -> T:
+        """Run one idempotent client call: fail fast when the server is down, ride out a reconnect.
+
+        With a liveness check, an UNAVAILABLE error while the server answers HTTP means the
+        gRPC channel is still reconnecting (e.g. after a restart): the call is retried for a
+        few seconds. Every call made here is idempotent (deterministic UUIDs, deletes by filter).
+
+        Raises:
+            StoreUnavailableError, StoreError: see :func:`translate_errors`.
+        """
+        deadline = time.monotonic() + _RECONNECT_S
+        delay = 0.1
+        while True:
+            if self._liveness is not None:
+                self._liveness.check(what)
+            try:
+                with translate_errors(what):
+                    return fn()
+            except StoreUnavailableError:
+                if self._liveness is None or time.monotonic() + delay > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(2 * delay, 1.0)
 
     def _ensure(self, name: str, properties: list[Property]) -> None:
         if self._client.collections.exists(name):
@@ -107,8 +146,7 @@ class WeaviateVectorStore(VectorStore):
         """Batch-insert (upsert by UUID); any object that fails makes the whole call fail."""
         failed: list[str] = []
         for part in _slices(objects, _INSERT_BATCH):
-            with translate_errors(f"insert {what}"):
-                result = collection.data.insert_many(part)
+            result = self._call(f"insert {what}", partial(collection.data.insert_many, part))
             failed += [f"{part[i].properties}: {err.message}" for i, err in sorted(result.errors.items())]
         if failed:
             shown = "; ".join(failed[:10]) + (f"; ... ({len(failed)} in all)" if len(failed) > 10 else "")
@@ -142,8 +180,8 @@ class WeaviateVectorStore(VectorStore):
             ]
         doc_ids = list(dict.fromkeys(b.document.id for b in bundles))
         for part in _slices(doc_ids, _FILTER_BATCH):
-            with translate_errors("delete old chunks"):
-                self._chunks.data.delete_many(where=Filter.by_property("doc_id").contains_any(list(part)))
+            where = Filter.by_property("doc_id").contains_any(list(part))
+            self._call("delete old chunks", partial(self._chunks.data.delete_many, where=where))
         self._insert(self._chunks, objects, "chunk")
 
     def upsert_entities(self, entity_ids: Sequence[str], vectors: Vector) -> None:
@@ -166,8 +204,8 @@ class WeaviateVectorStore(VectorStore):
         Raises:
             StoreUnavailableError, StoreError: the server failed.
         """
-        with translate_errors("delete document"):
-            self._chunks.data.delete_many(where=Filter.by_property("doc_id").equal(doc_id))
+        where = Filter.by_property("doc_id").equal(doc_id)
+        self._call("delete document", partial(self._chunks.data.delete_many, where=where))
 
     def delete_entities(self, entity_ids: Sequence[str]) -> None:
         """See :meth:`VectorStore.delete_entities`.
@@ -177,8 +215,8 @@ class WeaviateVectorStore(VectorStore):
         """
         uuids = [generate_uuid5(e) for e in dict.fromkeys(entity_ids)]
         for part in _slices(uuids, _FILTER_BATCH):
-            with translate_errors("delete entities"):
-                self._entities.data.delete_many(where=Filter.by_id().contains_any(list(part)))
+            where = Filter.by_id().contains_any(list(part))
+            self._call("delete entities", partial(self._entities.data.delete_many, where=where))
 
     # -- reads ------------------------------------------------------------------
 
@@ -193,13 +231,12 @@ class WeaviateVectorStore(VectorStore):
         if k <= 0 or (doc_ids is not None and not doc_ids):
             return []
         filters = Filter.by_property("doc_id").contains_any(list(doc_ids)) if doc_ids is not None else None
-        with translate_errors("vector search"):
-            result = self._chunks.query.near_vector(
-                near_vector=np.asarray(vector, dtype=np.float32).tolist(), limit=k, filters=filters,
-                return_metadata=MetadataQuery(distance=True), return_properties=["chunk_id", "doc_id"],
-            )
+        result = self._call("vector search", partial(
+            self._chunks.query.near_vector, near_vector=np.asarray(vector, dtype=np.float32).tolist(), limit=k,
+            filters=filters, return_metadata=MetadataQuery(distance=True), return_properties=["chunk_id", "doc_id"],
+        ))
         return [
-            ScoredChunk(str(o.properties["chunk_id"]), str(o.properties["doc_id"]), 1.0 - float(o.metadata.distance or 0.0))
+            ScoredChunk(str(o.properties["chunk_id"]), str(o.properties["doc_id"]), _similarity(o.metadata.distance))
             for o in result.objects
         ]
 
@@ -215,11 +252,10 @@ class WeaviateVectorStore(VectorStore):
         if k <= 0 or not words or (doc_ids is not None and not doc_ids):
             return []
         filters = Filter.by_property("doc_id").contains_any(list(doc_ids)) if doc_ids is not None else None
-        with translate_errors("keyword search"):
-            result = self._chunks.query.bm25(
-                query=" ".join(dict.fromkeys(words)), query_properties=["text"], limit=k, filters=filters,
-                return_metadata=MetadataQuery(score=True), return_properties=["chunk_id", "doc_id"],
-            )
+        result = self._call("keyword search", partial(
+            self._chunks.query.bm25, query=" ".join(dict.fromkeys(words)), query_properties=["text"], limit=k,
+            filters=filters, return_metadata=MetadataQuery(score=True), return_properties=["chunk_id", "doc_id"],
+        ))
         return [
             ScoredChunk(str(o.properties["chunk_id"]), str(o.properties["doc_id"]), float(o.metadata.score or 0.0))
             for o in result.objects
@@ -233,15 +269,11 @@ class WeaviateVectorStore(VectorStore):
         """
         if k <= 0:
             return []
-        with translate_errors("entity vector search"):
-            result = self._entities.query.near_vector(
-                near_vector=np.asarray(vector, dtype=np.float32).tolist(), limit=k,
-                return_metadata=MetadataQuery(distance=True), return_properties=["entity_id"],
-            )
-        return [
-            ScoredEntity(str(o.properties["entity_id"]), 1.0 - float(o.metadata.distance or 0.0))
-            for o in result.objects
-        ]
+        result = self._call("entity vector search", partial(
+            self._entities.query.near_vector, near_vector=np.asarray(vector, dtype=np.float32).tolist(), limit=k,
+            return_metadata=MetadataQuery(distance=True), return_properties=["entity_id"],
+        ))
+        return [ScoredEntity(str(o.properties["entity_id"]), _similarity(o.metadata.distance)) for o in result.objects]
 
     def missing_entities(self, entity_ids: Iterable[str]) -> set[str]:
         """See :meth:`VectorStore.missing_entities`.
@@ -252,14 +284,15 @@ class WeaviateVectorStore(VectorStore):
         ids = list(dict.fromkeys(entity_ids))
         present: set[str] = set()
         for part in _slices(ids, _FILTER_BATCH):
-            with translate_errors("entity lookup"):
-                result = self._entities.query.fetch_objects(
-                    filters=Filter.by_id().contains_any([generate_uuid5(e) for e in part]),
-                    limit=len(part), return_properties=["entity_id"],
-                )
+            where = Filter.by_id().contains_any([generate_uuid5(e) for e in part])
+            result = self._call("entity lookup", partial(
+                self._entities.query.fetch_objects, filters=where, limit=len(part), return_properties=["entity_id"],
+            ))
             present |= {str(o.properties["entity_id"]) for o in result.objects}
         return set(ids) - present
 
     def close(self) -> None:
         """See :meth:`VectorStore.close`: closes the client."""
         self._client.close()
+        if self._liveness is not None:
+            self._liveness.close()

@@ -73,7 +73,8 @@ def build(spec: Spec) -> DocumentBundle:
     relations = []
     for head, rtype, tail, evidence in spec.relations:
         ev = tuple(
-            RelationEvidence(chunks[ci].id, spec.doc_id, chunks[ci].start, chunks[ci].end, conf) for ci, conf in evidence
+            RelationEvidence(chunks[ci].id, spec.doc_id, chunks[ci].start, chunks[ci].end, conf)
+            for ci, conf in evidence
         )
         relations.append(Relation(relation_id(head, rtype, tail), head, rtype, tail, max(e.confidence for e in ev), ev))
     sha = hashlib.sha256(f"{spec.version}:{text}".encode()).hexdigest()

@@ -175,6 +175,8 @@ def test_search_entities_exact_and_prefix(graph_store: GraphStore) -> None:
     assert [h.entity_id for h in graph_store.search_entities("a", limit=1)] == ["acme"]
     assert graph_store.search_entities("zzz") == []
     assert graph_store.search_entities("   ") == []
+    for odd in ('a"b(c)*?:\\', "+-", "AT&T", "[x] OR y~"):
+        assert graph_store.search_entities(odd) == []
 
 
 def test_version_changes_on_every_write_and_delete(graph_store: GraphStore) -> None:
