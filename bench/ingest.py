@@ -1,6 +1,7 @@
 """Ingest benchmark: fresh store, one corpus at a time, one JSON object per corpus.
 
-Usage: python bench/ingest.py [--corpus PATH ...] [--out FILE] [--embedding-backend torch|onnx]
+Usage: python bench/ingest.py [--corpus PATH ...] [--profile embedded|server|both [--wipe-neo4j]]
+                              [--out FILE] [--embedding-backend onnx-int8|torch]
 
 Keys: passages, seconds, passages_per_s, entities, relations, chunks, rejected,
 peak_rss_mb, stages (seconds per stage: read, nlp, embed, write; embed overlaps nlp),
@@ -21,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.context import AppContext  # noqa: E402
+from bench.profiles import drop_collections, server_overrides, wipe_neo4j  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 
 DEFAULT_CORPORA = [
@@ -34,14 +36,18 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def bench_corpus(corpus: Path, args: argparse.Namespace) -> dict[str, object]:
+def bench_corpus(corpus: Path, args: argparse.Namespace, profile: str) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="hopgraph-bench-") as tmp:
         overrides: dict[str, object] = {"data_dir": Path(tmp), "model_cache_dir": args.model_cache}
+        if profile == "server":
+            overrides.update(server_overrides(args.wipe_neo4j))
         if args.embedding_backend:
             overrides["embedding_backend"] = args.embedding_backend
         if args.threads:
             overrides["threads"] = args.threads
         settings = load_settings(None, **overrides)
+        if profile == "server":
+            wipe_neo4j(settings)
         app = AppContext(settings)
         t0 = time.perf_counter()
         app.embedder  # noqa: B018 - load models before timing, as a running service would
@@ -51,6 +57,8 @@ def bench_corpus(corpus: Path, args: argparse.Namespace) -> dict[str, object]:
             report = app.pipeline().run([corpus])
         finally:
             app.close()
+            if profile == "server":
+                drop_collections(settings)
     return {
         "corpus": str(corpus),
         "profile": f"{settings.graph_store}+{settings.vector_store}",
@@ -73,16 +81,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, action="append", help="corpus file (repeatable); default: MuSiQue and 2Wiki")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "ingest.json", help="JSON output file")
+    parser.add_argument("--profile", choices=["embedded", "server", "both"], default="embedded",
+                        help="server: Neo4j + Weaviate from the HOPGRAPH_* settings (source .services/env)")
+    parser.add_argument("--wipe-neo4j", action="store_true",
+                        help="allow the server profile to delete every node of the Neo4j database first")
     parser.add_argument("--embedding-backend", choices=["onnx-int8", "torch"], help="override the embedding backend")
     parser.add_argument("--threads", type=int, help="CPU threads for the models")
     parser.add_argument("--model-cache", type=Path, default=ROOT / "bench" / "results" / "model-cache",
                         help="where derived model files (the ONNX export) are kept between runs")
     args = parser.parse_args()
     results = []
+    profiles = ["embedded", "server"] if args.profile == "both" else [args.profile]
     for corpus in args.corpus or DEFAULT_CORPORA:
-        result = bench_corpus(corpus, args)
-        print(json.dumps(result), flush=True)
-        results.append(result)
+        for profile in profiles:
+            result = bench_corpus(corpus, args, profile)
+            print(json.dumps(result), flush=True)
+            results.append(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
 

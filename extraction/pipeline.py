@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from collections import deque
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,8 +222,9 @@ class IngestPipeline:
     ) -> IngestReport:
         """Ingest ``paths``; ``progress(done, total)`` is called after each committed batch.
 
-        Parsing runs ahead in the NLP worker (``_PARSE_AHEAD`` batches) while this thread
-        canonicalises, embeds and writes.
+        Parsing runs ahead in the NLP worker (``_PARSE_AHEAD`` batches), this thread
+        canonicalises and embeds, and a writer thread commits the previous batch
+        meanwhile (one write in flight, in order), so store latency hides behind embedding.
 
         Raises:
             StoreError: a store failed; batches committed before stay committed.
@@ -244,6 +245,15 @@ class IngestPipeline:
 
         done = 0
         embedded: set[str] = set()
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hopgraph-write")
+        pending: Future[int] | None = None
+
+        def committed(write: Future[int]) -> None:
+            nonlocal done
+            done += write.result()
+            if progress is not None:
+                progress(done, len(todo))
+
         try:
             for index in range(min(_PARSE_AHEAD, len(batches))):
                 submit(index)
@@ -256,12 +266,17 @@ class IngestPipeline:
                     raise ModelError(f"the NLP worker process died (out of memory?): {exc}") from exc
                 report.stages["nlp"] += nlp_seconds
                 prepared = self._assemble(chunked, results, embedded)
-                done += self._write(self._embed(prepared), report)
-                if progress is not None:
-                    progress(done, len(todo))
+                embedded_batch = self._embed(prepared)
+                if pending is not None:
+                    committed(pending)
+                pending = writer.submit(self._write, embedded_batch, report)
+            if pending is not None:
+                committed(pending)
+                pending = None
         finally:
             for _, future in queue:
                 future.cancel()
+            writer.shutdown(wait=True)  # a write in flight finishes (or fails) as one transaction
         stats = self._store.graph.stats()
         report.entities, report.relations = stats.entities, stats.relations
         report.seconds = time.perf_counter() - started
