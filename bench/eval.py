@@ -2,6 +2,7 @@
 
 Usage: python bench/eval.py [--questions FILE] [--corpus FILE] [--modes dense,keyword,graph,hybrid]
                             [--limit N] [--no-llm] [--store DIR] [--out FILE]
+                            [--profile embedded|server|both [--wipe-neo4j]]
 
 Prints a markdown table, then one JSON object {"<mode>": {"recall@2": .., ...}}; writes it to --out.
 Defaults to ../shared/data/musique (100 questions, 1,890 passages).
@@ -19,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.context import AppContext  # noqa: E402
+from bench.profiles import drop_collections, server_overrides, wipe_neo4j  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from retrieval.evaluation import evaluate, load_questions, markdown_table  # noqa: E402
 from retrieval.types import MODES  # noqa: E402
@@ -36,20 +38,37 @@ def main() -> None:
     parser.add_argument("--store", type=Path, help="store directory to reuse (default: fresh temporary)")
     parser.add_argument("--model-cache", type=Path, default=ROOT / "bench" / "results" / "model-cache")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "eval.json")
+    parser.add_argument("--profile", choices=["embedded", "server", "both"], default="embedded",
+                        help="server: Neo4j + Weaviate from the HOPGRAPH_* settings (source .services/env)")
+    parser.add_argument("--wipe-neo4j", action="store_true",
+                        help="allow the server profile to delete every node of the Neo4j database first")
     args = parser.parse_args()
     questions = load_questions(args.questions, args.limit)
-    with tempfile.TemporaryDirectory(prefix="hopgraph-eval-") as tmp:
-        settings = load_settings(None, data_dir=args.store or Path(tmp), model_cache_dir=args.model_cache)
-        app = AppContext(settings)
-        try:
-            report = app.pipeline().run([args.corpus])
-            app.retriever.warm()
-            reports = evaluate(app.retriever, questions, args.modes.split(","), app.answerer, use_llm=not args.no_llm)
-        finally:
-            app.close()
-    result = {mode: rep.as_dict() for mode, rep in reports.items()}
-    print(f"{len(questions)} questions, {report.documents + report.unchanged} passages")
-    print(markdown_table(reports))
+    profiles = ["embedded", "server"] if args.profile == "both" else [args.profile]
+    result: dict[str, dict[str, object]] = {}
+    for profile in profiles:
+        with tempfile.TemporaryDirectory(prefix="hopgraph-eval-") as tmp:
+            overrides: dict[str, object] = {"data_dir": args.store or Path(tmp), "model_cache_dir": args.model_cache}
+            if profile == "server":
+                overrides.update(server_overrides(args.wipe_neo4j))
+            settings = load_settings(None, **overrides)
+            if profile == "server":
+                wipe_neo4j(settings)
+            app = AppContext(settings)
+            try:
+                report = app.pipeline().run([args.corpus])
+                app.retriever.warm()
+                reports = evaluate(app.retriever, questions, args.modes.split(","), app.answerer,
+                                   use_llm=not args.no_llm)
+            finally:
+                app.close()
+                if profile == "server":
+                    drop_collections(settings)
+        print(f"{profile}: {len(questions)} questions, {report.documents + report.unchanged} passages, "
+              f"ingest {report.seconds:.1f}s")
+        print(markdown_table(reports))
+        key = "" if len(profiles) == 1 else f"{profile}:"
+        result.update({f"{key}{mode}": rep.as_dict() for mode, rep in reports.items()})
     print(json.dumps(result))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")

@@ -20,6 +20,7 @@ from graph.model import (
     Mention,
     Neighbour,
     Relation,
+    RelationEvidence,
     ScoredChunk,
     ScoredEntity,
     StoreStats,
@@ -79,6 +80,24 @@ class GraphStore(ABC):
     def get_entity(self, entity_id: str) -> Entity | None:
         """The entity with its aliases and a description built from its mentions."""
 
+    def entity_names(self, entity_ids: Sequence[str]) -> dict[str, str]:
+        """Names of the stored entities among ``entity_ids`` (one round trip where the adapter can)."""
+        out: dict[str, str] = {}
+        for eid in entity_ids:
+            ent = self.get_entity(eid)
+            if ent is not None:
+                out[eid] = ent.name
+        return out
+
+    def document_titles(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        """Titles of the stored documents among ``doc_ids`` (one round trip where the adapter can)."""
+        out: dict[str, str] = {}
+        for did in doc_ids:
+            doc = self.get_document(did)
+            if doc is not None:
+                out[did] = doc.title
+        return out
+
     @abstractmethod
     def existing_entities(self, entity_ids: Iterable[str]) -> set[str]:
         """Which of ``entity_ids`` are stored."""
@@ -105,6 +124,10 @@ class GraphStore(ABC):
     @abstractmethod
     def relations_between(self, entity_ids: Sequence[str]) -> list[Relation]:
         """Relations whose head and tail are both in ``entity_ids``, with evidence."""
+
+    @abstractmethod
+    def best_evidence(self, relation_ids: Sequence[str]) -> dict[str, RelationEvidence]:
+        """The strongest evidence of each stored relation among ``relation_ids``."""
 
     @abstractmethod
     def entity_keys(self) -> list[tuple[str, str]]:

@@ -39,7 +39,8 @@ class RetrievalConfig:
     """Knobs of the retriever; one configuration for every dataset."""
 
     candidates: int = 50  # chunks taken from each of dense and keyword search
-    seed_chunks: int = 1  # top dense and top keyword chunks whose entities seed PPR
+    seed_chunks: int = 1  # top dense (and keyword, if seed_keyword) chunks whose entities seed PPR
+    seed_keyword: bool = False  # BM25 differs between backends; dense seeds alone rank as well
     damping: float = 0.8
     ppr_hops: int = 2
     link_weight: float = 2.0
@@ -47,7 +48,7 @@ class RetrievalConfig:
     passage_seed_weight: float = 0.0
     fusion: str = "linear"  # linear: dense cosine + weights * max-normalised scores; rrf: reciprocal rank
     weight_dense: float = 1.0
-    weight_keyword: float = 0.0
+    weight_keyword: float = 0.1
     weight_graph: float = 2.5
     rrf_k: float = 60.0
     path_hops: int = 3
@@ -175,7 +176,7 @@ class Retriever:
             node = index.entity_node.get(lk.entity_id)
             if node is not None:
                 add(node, cfg.link_weight * lk.score * index.specificity(node))
-        for hits in (dense, keyword):
+        for hits in (dense, keyword if cfg.seed_keyword else []):
             if not hits:
                 continue
             top = hits[: cfg.seed_chunks]
@@ -202,7 +203,7 @@ class Retriever:
     ) -> list[Passage]:
         graph = self._store.graph
         chunks = {c.id: c for c in graph.get_chunks([cid for cid, _ in top])}
-        titles: dict[str, str] = {}
+        titles = graph.document_titles([c.doc_id for c in chunks.values()])
         linked_nodes = [n for lk in linked[:8] if (n := index.entity_node.get(lk.entity_id)) is not None]
         linked_ids = {lk.entity_id for lk in linked}
         parents = index.shortest_paths(linked_nodes, self.config.path_hops) if linked_nodes else {}
@@ -212,9 +213,6 @@ class Retriever:
             chunk = chunks.get(cid)
             if chunk is None:
                 continue  # deleted between search and fetch
-            if chunk.doc_id not in titles:
-                doc = graph.get_document(chunk.doc_id)
-                titles[chunk.doc_id] = doc.title if doc is not None else ""
             ents = set(index.chunk_entity_nodes(cid).tolist())
             reached = sorted((n for n in ents if n in parents and parents[n] is not None),
                              key=lambda n: (len(index.path_to(parents, n)), n))
@@ -222,7 +220,7 @@ class Retriever:
             mentioned = [index.entity_ids[n] for n in ents if index.entity_ids[n] in linked_ids]
             passages.append(
                 Passage(
-                    chunk_id=cid, doc_id=chunk.doc_id, title=titles[chunk.doc_id], start=chunk.start,
+                    chunk_id=cid, doc_id=chunk.doc_id, title=titles.get(chunk.doc_id, ""), start=chunk.start,
                     end=chunk.end, text=chunk.text, score=float(score),
                     scores={name: float(vals[cid]) for name, vals in signals.items() if cid in vals},
                     entities=sorted(mentioned),
@@ -238,11 +236,9 @@ class Retriever:
                 self._name_cache.clear()
                 self._names_version = version
             missing = [e for e in ids if e not in self._name_cache]
-        for eid in missing:
-            ent = self._store.graph.get_entity(eid)
-            with self._lock:
-                self._name_cache[eid] = ent.name if ent is not None else eid
+        found = self._store.graph.entity_names(missing) if missing else {}
         with self._lock:
+            self._name_cache.update(found)
             return {e: self._name_cache.get(e, e) for e in ids}
 
     def _explain_paths(
@@ -253,7 +249,7 @@ class Retriever:
         if not nodes:
             return
         ids = [index.entity_ids[n] for n in nodes]
-        evidence = {r.id: (r.evidence[0] if r.evidence else None) for r in graph.relations_between(ids)}
+        evidence = graph.best_evidence([e.relation_id for paths in all_paths for path in paths for _, e in path])
         names = self._names(ids, index.version)
         for passage, paths in zip(passages, all_paths, strict=True):
             for path in paths:

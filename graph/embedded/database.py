@@ -17,7 +17,7 @@ from typing import Any
 
 from core.errors import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: keyword index without stemming (as Weaviate's BM25)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -57,7 +57,7 @@ CREATE TABLE IF NOT EXISTS vchunks (
     text TEXT NOT NULL, vector BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS vchunks_doc ON vchunks(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS vchunks_fts USING fts5(
-    text, content='vchunks', content_rowid='rid', tokenize='porter unicode61');
+    text, content='vchunks', content_rowid='rid', tokenize='unicode61 remove_diacritics 2');
 CREATE TRIGGER IF NOT EXISTS vchunks_ai AFTER INSERT ON vchunks BEGIN
     INSERT INTO vchunks_fts(rowid, text) VALUES (new.rid, new.text); END;
 CREATE TRIGGER IF NOT EXISTS vchunks_ad AFTER DELETE ON vchunks BEGIN

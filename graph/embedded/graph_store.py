@@ -268,6 +268,22 @@ class EmbeddedGraphStore(GraphStore):
             summary += f' "{snippet}"'
         return summary
 
+    def entity_names(self, entity_ids: Sequence[str]) -> dict[str, str]:
+        """See :meth:`GraphStore.entity_names`."""
+        return self._lookup("SELECT id, name FROM entities WHERE id IN ({})", entity_ids)
+
+    def document_titles(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        """See :meth:`GraphStore.document_titles`."""
+        return self._lookup("SELECT id, title FROM documents WHERE id IN ({})", doc_ids)
+
+    def _lookup(self, sql: str, ids: Sequence[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        unique = list(dict.fromkeys(ids))
+        for i in range(0, len(unique), 500):
+            part = unique[i : i + 500]
+            out.update({str(r[0]): str(r[1]) for r in self._db.query(sql.format(_placeholders(len(part))), part)})
+        return out
+
     def existing_entities(self, entity_ids: Iterable[str]) -> set[str]:
         """See :meth:`GraphStore.existing_entities`."""
         ids = list(entity_ids)
@@ -368,6 +384,21 @@ class EmbeddedGraphStore(GraphStore):
             return []
         marks = _placeholders(len(ids))
         return self._relations(f"r.head IN ({marks}) AND r.tail IN ({marks})", (*ids, *ids), 10_000)
+
+    def best_evidence(self, relation_ids: Sequence[str]) -> dict[str, RelationEvidence]:
+        """See :meth:`GraphStore.best_evidence`."""
+        out: dict[str, RelationEvidence] = {}
+        ids = list(dict.fromkeys(relation_ids))
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            for r in self._db.query(
+                f'SELECT relation_id, chunk_id, doc_id, start, "end", confidence FROM evidence'
+                f" WHERE relation_id IN ({_placeholders(len(part))})"
+                " ORDER BY confidence DESC, chunk_id, doc_id, start",
+                part,
+            ):
+                out.setdefault(str(r[0]), RelationEvidence(str(r[1]), str(r[2]), int(r[3]), int(r[4]), float(r[5])))
+        return out
 
     def entity_keys(self) -> list[tuple[str, str]]:
         """See :meth:`GraphStore.entity_keys`."""

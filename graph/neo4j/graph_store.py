@@ -305,6 +305,26 @@ class Neo4jGraphStore(GraphStore):
                 out[r["chunk_id"]].append(r["entity_id"])
         return out
 
+    def entity_names(self, entity_ids: Sequence[str]) -> dict[str, str]:
+        """See :meth:`GraphStore.entity_names`."""
+        ids = list(dict.fromkeys(entity_ids))
+        return {r["id"]: r["name"] for r in self._conn.read(q.ENTITY_NAMES, ids=ids)} if ids else {}
+
+    def document_titles(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        """See :meth:`GraphStore.document_titles`."""
+        ids = list(dict.fromkeys(doc_ids))
+        return {r["id"]: r["title"] for r in self._conn.read(q.DOCUMENT_TITLES, ids=ids)} if ids else {}
+
+    def best_evidence(self, relation_ids: Sequence[str]) -> dict[str, RelationEvidence]:
+        """See :meth:`GraphStore.best_evidence`."""
+        ids = list(dict.fromkeys(relation_ids))
+        if not ids:
+            return {}
+        return {
+            r["relation_id"]: RelationEvidence(r["chunk_id"], r["doc_id"], r["start"], r["end"], r["confidence"])
+            for r in self._conn.read(q.BEST_EVIDENCE, ids=ids)
+        }
+
     def relations_between(self, entity_ids: Sequence[str]) -> list[Relation]:
         """See :meth:`GraphStore.relations_between`."""
         ids = list(dict.fromkeys(entity_ids))

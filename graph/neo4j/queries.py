@@ -162,6 +162,16 @@ GET_CHUNKS = """
 UNWIND $ids AS i MATCH (c:Chunk {id: i})
 RETURN c.id AS id, c.doc_id AS doc_id, c.start AS start, c.end AS end, c.text AS text
 """
+BEST_EVIDENCE = """
+UNWIND $ids AS rid
+MATCH (v:Evidence {relation_id: rid})
+WITH rid, v ORDER BY v.confidence DESC, v.chunk_id, v.doc_id, v.start
+WITH rid, head(collect(v)) AS v
+RETURN rid AS relation_id, v.chunk_id AS chunk_id, v.doc_id AS doc_id, v.start AS start, v.end AS end,
+       v.confidence AS confidence
+"""
+ENTITY_NAMES = "UNWIND $ids AS id MATCH (e:Entity {id: id}) RETURN e.id AS id, e.name AS name"
+DOCUMENT_TITLES = "UNWIND $ids AS id MATCH (d:Document {id: id}) RETURN d.id AS id, d.title AS title"
 GET_ENTITY = "MATCH (e:Entity {id: $id}) RETURN e.id AS id, e.name AS name, e.type AS type"
 ENTITY_ALIASES = """
 MATCH (a:Alias {entity_id: $id})

@@ -5,7 +5,7 @@ Collections (``PREFIX`` is ``Settings.weaviate_collection_prefix``)::
     PREFIXChunk   chunk_id, doc_id (field-tokenised, filterable), text (BM25); vector: precomputed
     PREFIXEntity  entity_id (field-tokenised);                                  vector: precomputed
 
-Vectorizer none (vectors come from hopgraph's embedder), HNSW with cosine
+Vectorizer none (vectors come from hopgraph's embedder), cosine HNSW for chunks (flat for entities)
 distance, object UUIDs ``generate_uuid5(chunk_id | entity_id)`` so writes are
 idempotent. Vector scores are cosine similarities (``1 - distance``), as in the
 embedded store; keyword scores are Weaviate's BM25 scores.
@@ -63,9 +63,13 @@ def _id_property(name: str) -> Property:
     )
 
 
-def _vector_config() -> Any:
+def _vector_config(exact: bool) -> Any:
+    """HNSW for chunks; a flat (exact) index for entity names, whose nearest match links a question's
+    phrase, so that linking is the same as on the embedded store."""
+    index = (Configure.VectorIndex.flat(distance_metric=VectorDistances.COSINE) if exact
+             else Configure.VectorIndex.hnsw(distance_metric=VectorDistances.COSINE))
     return Configure.Vectors.self_provided(
-        vector_index_config=Configure.VectorIndex.hnsw(distance_metric=VectorDistances.COSINE)
+        vector_index_config=index
     )
 
 
@@ -94,7 +98,7 @@ class WeaviateVectorStore(VectorStore):
         with translate_errors("create collections"):
             self._ensure(self.chunk_collection, [_id_property("chunk_id"), _id_property("doc_id"),
                                                  Property(name="text", data_type=DataType.TEXT)])
-            self._ensure(self.entity_collection, [_id_property("entity_id")])
+            self._ensure(self.entity_collection, [_id_property("entity_id")], exact=True)
             self._chunks: Collection[Any, Any] = client.collections.get(self.chunk_collection)
             self._entities: Collection[Any, Any] = client.collections.get(self.entity_collection)
 
@@ -122,11 +126,11 @@ class WeaviateVectorStore(VectorStore):
             time.sleep(delay)
             delay = min(2 * delay, 1.0)
 
-    def _ensure(self, name: str, properties: list[Property]) -> None:
+    def _ensure(self, name: str, properties: list[Property], exact: bool = False) -> None:
         if self._client.collections.exists(name):
             return
         try:
-            self._client.collections.create(name, properties=properties, vector_config=_vector_config())
+            self._client.collections.create(name, properties=properties, vector_config=_vector_config(exact))
         except UnexpectedStatusCodeError:
             if not self._client.collections.exists(name):  # lost a race with another writer: fine
                 raise

@@ -199,3 +199,15 @@ def test_one_batch_equals_separate_writes(graph_store: GraphStore) -> None:
     for bundle in (d1(), d2(), d3()):
         graph_store.write_documents([bundle])
     assert (graph_store.mention_pairs(), graph_store.relation_pairs(), sorted(graph_store.entity_keys())) == batch
+
+
+def test_batch_lookups_for_explanations(graph_store: GraphStore) -> None:
+    b1, b2 = d1(), d2()
+    graph_store.write_documents([b1, b2])
+    assert graph_store.entity_names(["acme", "alice", "nope"]) == {"acme": "Acme Corp", "alice": "Alice Smith"}
+    assert graph_store.document_titles(["d1", "d2", "nope"]) == {"d1": b1.document.title, "d2": b2.document.title}
+    best = graph_store.best_evidence([FOUNDED, "nope"])
+    assert set(best) == {FOUNDED}
+    founded = next(r for r in b1.relations if r.id == FOUNDED)
+    assert best[FOUNDED] == max(founded.evidence, key=lambda e: e.confidence)
+    assert graph_store.entity_names([]) == {} and graph_store.best_evidence([]) == {}

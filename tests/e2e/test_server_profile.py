@@ -1,0 +1,55 @@
+"""The MuSiQue evaluation on Neo4j + Weaviate matches the embedded store (Recall@5 within a point, every mode)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from api.context import AppContext
+from core.errors import StoreError
+from core.settings import Settings
+from retrieval.evaluation import evaluate, load_questions
+from retrieval.types import MODES
+from tests.conftest import SHARED_DATA
+
+CORPUS = SHARED_DATA / "musique" / "corpus.json"
+QUESTIONS = SHARED_DATA / "musique" / "questions.json"
+
+
+def _recall5(settings: Settings) -> dict[str, float]:
+    app = AppContext(settings)
+    try:
+        report = app.pipeline().run([CORPUS])
+        assert report.ok and report.documents == 1890
+        reports = evaluate(app.retriever, load_questions(QUESTIONS), list(MODES))
+        return {mode: rep.recall[5] for mode, rep in reports.items()}
+    finally:
+        app.close()
+
+
+def test_musique_recall_matches_between_profiles(settings: Settings, tmp_path: Path) -> None:
+    from bench.profiles import drop_collections, wipe_neo4j
+
+    server = settings.model_copy(update={
+        "data_dir": tmp_path / "server", "graph_store": "neo4j", "vector_store": "weaviate",
+        "weaviate_collection_prefix": f"E2e{int(time.time())}",
+    })
+    try:
+        wipe_neo4j(server)
+    except StoreError as exc:
+        message = f"Neo4j/Weaviate unreachable ({exc}): bash deploy/services.sh start && . .services/env"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    embedded = _recall5(settings)
+    try:
+        remote = _recall5(server)
+    finally:
+        drop_collections(server)
+        wipe_neo4j(server)
+    for mode in MODES:
+        assert abs(embedded[mode] - remote[mode]) <= 0.01 + 1e-9, (mode, embedded[mode], remote[mode])
+    assert embedded["hybrid"] > embedded["dense"]
