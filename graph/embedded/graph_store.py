@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from core.errors import NotFoundError
+from graph.aliases import alias_rows
 from graph.embedded.database import EmbeddedDatabase
 from graph.model import (
     Chunk,
@@ -117,17 +117,9 @@ class EmbeddedGraphStore(GraphStore):
             _INSERT_ENTITY,
             [(e.id, e.name, e.type, normalize_name(e.name, e.type, self._rules)) for e in bundle.entities],
         )
-        types = {e.id: e.type for e in bundle.entities}
-        surfaces = Counter((m.entity_id, m.surface) for m in bundle.mentions)
-        for e in bundle.entities:  # aliases no mention carries (e.g. a title without its disambiguator)
-            for alias in e.aliases:
-                surfaces.setdefault((e.id, alias), 0)
         conn.executemany(
             _UPSERT_ALIAS,
-            [
-                (eid, normalize_name(surface, types.get(eid), self._rules), surface, doc.id, n)
-                for (eid, surface), n in surfaces.items()
-            ],
+            [(a.entity_id, a.norm, a.surface, doc.id, a.count) for a in alias_rows(bundle, self._rules)],
         )
         conn.executemany(
             _INSERT_MENTION,

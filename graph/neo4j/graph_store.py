@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -33,6 +32,7 @@ from graph.model import (
 from graph.neo4j import queries as q
 from graph.neo4j.connection import Neo4jConnection
 from graph.normalize import normalize_name
+from graph.aliases import alias_rows
 from graph.ontology import AliasRules
 from graph.ports import GraphStore
 
@@ -159,12 +159,9 @@ class Neo4jGraphStore(GraphStore):
                 {"id": e.id, "name": e.name, "type": e.type, "key": normalize_name(e.name, e.type, self._rules)}
                 for e in b.entities
             ]
-            types = {e.id: e.type for e in b.entities}
-            surfaces = Counter((m.entity_id, m.surface) for m in b.mentions)
             rows["aliases"] += [
-                {"entity_id": eid, "norm": normalize_name(surface, types.get(eid), self._rules),
-                 "surface": surface, "doc_id": doc.id, "count": n}
-                for (eid, surface), n in surfaces.items()
+                {"entity_id": a.entity_id, "norm": a.norm, "surface": a.surface, "doc_id": doc.id, "count": a.count}
+                for a in alias_rows(b, self._rules)
             ]
             rows["mentions"] += [
                 {"chunk_id": m.chunk_id, "doc_id": doc.id, "start": m.start, "end": m.end,

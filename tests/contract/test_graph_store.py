@@ -211,3 +211,18 @@ def test_batch_lookups_for_explanations(graph_store: GraphStore) -> None:
     founded = next(r for r in b1.relations if r.id == FOUNDED)
     assert best[FOUNDED] == max(founded.evidence, key=lambda e: e.confidence)
     assert graph_store.entity_names([]) == {} and graph_store.best_evidence([]) == {}
+
+
+def test_named_aliases_without_mentions_are_kept_per_document(graph_store: GraphStore) -> None:
+    import dataclasses
+
+    b1 = d1()
+    acme = next(e for e in b1.entities if e.id == "acme")
+    renamed = dataclasses.replace(acme, aliases=(*acme.aliases, "ACME Rockets"))
+    bundle = dataclasses.replace(b1, entities=tuple(renamed if e.id == "acme" else e for e in b1.entities))
+    graph_store.write_documents([bundle])
+    assert ("acme rockets", "acme") in set(graph_store.entity_keys())
+    entity = graph_store.get_entity("acme")
+    assert entity is not None and "ACME Rockets" in entity.aliases
+    graph_store.delete_document("d1")
+    assert ("acme rockets", "acme") not in set(graph_store.entity_keys())

@@ -1,0 +1,33 @@
+"""The alias support one document gives its entities, the same for every adapter."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import NamedTuple
+
+from graph.model import DocumentBundle
+from graph.normalize import normalize_name
+from graph.ontology import AliasRules
+
+
+class AliasRow(NamedTuple):
+    """One surface form of an entity, supported by one document ``count`` times (0: named, never mentioned)."""
+
+    entity_id: str
+    norm: str
+    surface: str
+    count: int
+
+
+def alias_rows(bundle: DocumentBundle, rules: AliasRules) -> list[AliasRow]:
+    """Surfaces of the bundle's mentions (with counts) plus entity aliases no mention carries,
+    e.g. a title without its disambiguator."""
+    types = {e.id: e.type for e in bundle.entities}
+    surfaces = Counter((m.entity_id, m.surface) for m in bundle.mentions)
+    for e in bundle.entities:
+        for alias in e.aliases:
+            surfaces.setdefault((e.id, alias), 0)
+    return [
+        AliasRow(eid, normalize_name(surface, types.get(eid), rules), surface, n)
+        for (eid, surface), n in surfaces.items()
+    ]
