@@ -11,9 +11,11 @@ the speed; ``bench/ingest.py`` measures it.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 import threading
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -51,6 +53,8 @@ def export_quantized(model_dir: Path, target: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel, AutoTokenizer
 
+    root = logging.getLogger()
+    previous_level = root.level
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
         model = AutoModel.from_pretrained(str(model_dir), local_files_only=True).eval()
@@ -71,7 +75,10 @@ def export_quantized(model_dir: Path, target: Path) -> None:
         args = tuple(sample[name] for name in names)
         axes = {name: {0: "batch", 1: "sequence"} for name in [*names, "last_hidden_state"]}
         target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        with tempfile.TemporaryDirectory(dir=target.parent) as tmp, warnings.catch_warnings():
+            # the exporter's tracer warnings and ORT's pre-processing hint say nothing actionable here
+            warnings.simplefilter("ignore")
+            root.setLevel(logging.ERROR)
             plain = Path(tmp) / "model.onnx"
             with torch.no_grad():
                 torch.onnx.export(
@@ -87,6 +94,8 @@ def export_quantized(model_dir: Path, target: Path) -> None:
             os.replace(quantised, target)  # atomic: a crash never leaves half a model behind
     except (OSError, RuntimeError, ValueError) as exc:
         raise ModelError(f"cannot export {model_dir} to ONNX: {exc}") from exc
+    finally:
+        root.setLevel(previous_level)
 
 
 class OnnxEmbedder:
