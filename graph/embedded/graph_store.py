@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from core.errors import NotFoundError
 from graph.aliases import alias_rows
 from graph.embedded.database import EmbeddedDatabase
+from graph.embedded.sql import INSERT_DOCUMENT, INSERT_CHUNK, INSERT_ENTITY, UPSERT_ALIAS, INSERT_MENTION, INSERT_RELATION, INSERT_EVIDENCE, BUMP, DOC_COLUMNS
 from graph.model import (
     Chunk,
     Document,
@@ -25,34 +26,6 @@ from graph.model import (
 from graph.normalize import normalize_name
 from graph.ontology import AliasRules
 from graph.ports import GraphStore
-
-_INSERT_DOCUMENT = (
-    "INSERT INTO documents(id, source, sha256, title, text, metadata, acl, ingested_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_INSERT_CHUNK = 'INSERT INTO chunks(id, doc_id, start, "end", text) VALUES (?, ?, ?, ?, ?)'
-_INSERT_ENTITY = (
-    "INSERT INTO entities(id, name, type, key) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE"
-    " SET type = excluded.type WHERE entities.type = 'Thing' AND excluded.type != 'Thing'"
-)
-_UPSERT_ALIAS = (
-    "INSERT INTO aliases(entity_id, norm, surface, doc_id, count) VALUES (?, ?, ?, ?, ?)"
-    " ON CONFLICT(entity_id, surface, doc_id) DO UPDATE SET count = count + excluded.count"
-)
-_INSERT_MENTION = (
-    'INSERT INTO mentions(chunk_id, doc_id, start, "end", surface, entity_id) VALUES (?, ?, ?, ?, ?, ?)'
-)
-_INSERT_RELATION = "INSERT OR IGNORE INTO relations(id, head, type, tail) VALUES (?, ?, ?, ?)"
-_INSERT_EVIDENCE = (
-    'INSERT INTO evidence(relation_id, chunk_id, doc_id, start, "end", confidence)'
-    " VALUES (?, ?, ?, ?, ?, ?)"
-)
-_BUMP = (
-    "INSERT INTO meta(key, value) VALUES ('graph_generation', '1')"
-    " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-)
-_DOC_COLUMNS = "id, source, sha256, title, text, metadata, acl"
-
 
 def _document(row: sqlite3.Row | tuple[object, ...]) -> Document:
     return Document(
@@ -90,7 +63,7 @@ class EmbeddedGraphStore(GraphStore):
                 touched_relations |= rels
                 self._insert(conn, bundle)
             removed = self._collect_orphans(conn, touched_entities, touched_relations)
-            conn.execute(_BUMP)
+            conn.execute(BUMP)
         return removed
 
     def delete_document(self, doc_id: str) -> list[str]:
@@ -100,34 +73,34 @@ class EmbeddedGraphStore(GraphStore):
                 raise NotFoundError(f"no document {doc_id!r}")
             ents, rels = self._remove_contribution(conn, doc_id)
             removed = self._collect_orphans(conn, ents, rels)
-            conn.execute(_BUMP)
+            conn.execute(BUMP)
             return removed
 
     def _insert(self, conn: sqlite3.Connection, bundle: DocumentBundle) -> None:
         doc = bundle.document
         conn.execute(
-            _INSERT_DOCUMENT,
+            INSERT_DOCUMENT,
             (doc.id, doc.source, doc.sha256, doc.title, doc.text, json.dumps(doc.metadata),
              json.dumps(list(doc.acl)), time.time()),
         )
         conn.executemany(
-            _INSERT_CHUNK, [(c.id, c.doc_id, c.start, c.end, c.text) for c in bundle.chunks]
+            INSERT_CHUNK, [(c.id, c.doc_id, c.start, c.end, c.text) for c in bundle.chunks]
         )
         conn.executemany(
-            _INSERT_ENTITY,
+            INSERT_ENTITY,
             [(e.id, e.name, e.type, normalize_name(e.name, e.type, self._rules)) for e in bundle.entities],
         )
         conn.executemany(
-            _UPSERT_ALIAS,
+            UPSERT_ALIAS,
             [(a.entity_id, a.norm, a.surface, doc.id, a.count) for a in alias_rows(bundle, self._rules)],
         )
         conn.executemany(
-            _INSERT_MENTION,
+            INSERT_MENTION,
             [(m.chunk_id, doc.id, m.start, m.end, m.surface, m.entity_id) for m in bundle.mentions],
         )
-        conn.executemany(_INSERT_RELATION, [(r.id, r.head, r.type, r.tail) for r in bundle.relations])
+        conn.executemany(INSERT_RELATION, [(r.id, r.head, r.type, r.tail) for r in bundle.relations])
         conn.executemany(
-            _INSERT_EVIDENCE,
+            INSERT_EVIDENCE,
             [
                 (r.id, ev.chunk_id, doc.id, ev.start, ev.end, ev.confidence)
                 for r in bundle.relations
@@ -188,20 +161,20 @@ class EmbeddedGraphStore(GraphStore):
 
     def get_document(self, doc_id: str) -> Document | None:
         """See :meth:`GraphStore.get_document`."""
-        rows = self._db.query(f"SELECT {_DOC_COLUMNS} FROM documents WHERE id=?", (doc_id,))
+        rows = self._db.query(f"SELECT {DOC_COLUMNS} FROM documents WHERE id=?", (doc_id,))
         return _document(rows[0]) if rows else None
 
     def find_documents(self, key: str) -> list[Document]:
         """See :meth:`GraphStore.find_documents`."""
         rows = self._db.query(
-            f"SELECT {_DOC_COLUMNS} FROM documents WHERE id=? OR source=? ORDER BY id", (key, key)
+            f"SELECT {DOC_COLUMNS} FROM documents WHERE id=? OR source=? ORDER BY id", (key, key)
         )
         return [_document(r) for r in rows]
 
     def list_documents(self, offset: int = 0, limit: int = 100) -> list[Document]:
         """See :meth:`GraphStore.list_documents`."""
         rows = self._db.query(
-            f"SELECT {_DOC_COLUMNS} FROM documents ORDER BY id LIMIT ? OFFSET ?", (limit, offset)
+            f"SELECT {DOC_COLUMNS} FROM documents ORDER BY id LIMIT ? OFFSET ?", (limit, offset)
         )
         return [_document(r) for r in rows]
 
@@ -297,9 +270,10 @@ class EmbeddedGraphStore(GraphStore):
             (key, key),
         ):
             scores[str(r[0])] = 1.0
-        pattern = key.replace("%", "").replace("_", "") + "%"
+        pattern = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         for r in self._db.query(
-            "SELECT entity_id, MIN(LENGTH(norm)) FROM aliases WHERE norm LIKE ? GROUP BY entity_id LIMIT ?",
+            "SELECT entity_id, MIN(LENGTH(norm)) FROM aliases WHERE norm LIKE ? ESCAPE '\\'"
+            " GROUP BY entity_id LIMIT ?",
             (pattern, limit * 4),
         ):
             scores.setdefault(str(r[0]), 0.5 + 0.4 * len(key) / max(int(r[1]), 1))

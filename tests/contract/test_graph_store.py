@@ -226,3 +226,9 @@ def test_named_aliases_without_mentions_are_kept_per_document(graph_store: Graph
     assert entity is not None and "ACME Rockets" in entity.aliases
     graph_store.delete_document("d1")
     assert ("acme rockets", "acme") not in set(graph_store.entity_keys())
+
+
+@pytest.mark.parametrize("query", ["%_", "*", "?", "a*", "\\"])
+def test_entity_search_treats_wildcards_literally(graph_store: GraphStore, query: str) -> None:
+    graph_store.write_documents([d1()])
+    assert graph_store.search_entities(query) == []

@@ -1,0 +1,30 @@
+"""SQL of the embedded graph store, kept as parameterised constants."""
+
+from __future__ import annotations
+
+INSERT_DOCUMENT = (
+    "INSERT INTO documents(id, source, sha256, title, text, metadata, acl, ingested_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+INSERT_CHUNK = 'INSERT INTO chunks(id, doc_id, start, "end", text) VALUES (?, ?, ?, ?, ?)'
+INSERT_ENTITY = (
+    "INSERT INTO entities(id, name, type, key) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE"
+    " SET type = excluded.type WHERE entities.type = 'Thing' AND excluded.type != 'Thing'"
+)
+UPSERT_ALIAS = (
+    "INSERT INTO aliases(entity_id, norm, surface, doc_id, count) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT(entity_id, surface, doc_id) DO UPDATE SET count = count + excluded.count"
+)
+INSERT_MENTION = (
+    'INSERT INTO mentions(chunk_id, doc_id, start, "end", surface, entity_id) VALUES (?, ?, ?, ?, ?, ?)'
+)
+INSERT_RELATION = "INSERT OR IGNORE INTO relations(id, head, type, tail) VALUES (?, ?, ?, ?)"
+INSERT_EVIDENCE = (
+    'INSERT INTO evidence(relation_id, chunk_id, doc_id, start, "end", confidence)'
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+BUMP = (
+    "INSERT INTO meta(key, value) VALUES ('graph_generation', '1')"
+    " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+)
+DOC_COLUMNS = "id, source, sha256, title, text, metadata, acl"
