@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import asdict
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,9 +16,9 @@ from typing import Any, TypeVar
 import click
 
 from api.context import AppContext
+from api.shapes import answer_to_dict
 from core.errors import HopgraphError, InputError, NotFoundError
 from core.settings import load_settings
-from retrieval.answer import Answer
 from retrieval.types import MODES, PathEdge, RetrievalResult
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -289,24 +288,15 @@ def evaluate_cmd(app: AppContext, questions: Path, corpus: Path, modes: str, lim
         click.echo(markdown_table(reports))
 
 
-def answer_to_dict(answer: Answer) -> dict[str, Any]:
-    """The JSON shape of an answer (also used by the HTTP API)."""
-    return {
-        "answer": answer.text,
-        "supported": answer.supported,
-        "mode": answer.mode,
-        "citations": [asdict(c) for c in answer.citations],
-        "removed_citations": answer.removed_citations,
-        "timings": answer.timings,
-        "retrieval": {
-            "question": answer.retrieval.question,
-            "mode": answer.retrieval.mode,
-            "latency_ms": answer.retrieval.latency_ms,
-            "linked": [asdict(lk) for lk in answer.retrieval.linked],
-            "passages": [asdict(p) for p in answer.retrieval.passages],
-        },
-    }
 
+def _register_server_commands() -> None:
+    from api.cli_server import keys, serve
+
+    main.add_command(serve)
+    main.add_command(keys)
+
+
+_register_server_commands()
 
 if __name__ == "__main__":
     main()

@@ -86,6 +86,22 @@ class Settings(BaseSettings):
         "capitalised", description="How question phrases are found for fuzzy/vector linking (n-grams always run)."
     )
 
+    # HTTP API (hopgraph serve)
+    api_auth: bool = Field(True, description="Require an API key; False makes every caller an admin (local use).")
+    api_query_threads: int = Field(4, gt=0, description="Worker threads for retrieval, extractive answers, reads.")
+    api_generate_threads: int = Field(1, gt=0, description="Concurrent LLM generations (the LLM is shared).")
+    api_rate_per_s: float = Field(50.0, ge=0, description="Requests per second per API key (token bucket); 0: off.")
+    api_rate_burst: int = Field(100, gt=0, description="Token-bucket size: requests a key may make at once.")
+    api_max_request_bytes: int = Field(200 * 1024 * 1024, gt=0, description="Largest request body accepted.")
+    api_ingest_worker: Literal["process", "thread"] = Field(
+        "process", description="Where ingest jobs run: a separate, lower-priority process, or a thread (tests)."
+    )
+    api_ingest_nice: int = Field(10, ge=0, le=19, description="Niceness of the ingest worker (process mode).")
+    api_shutdown_grace_s: float = Field(
+        10.0, ge=0, description="At shutdown a running ingest job may finish for this long, then it is interrupted."
+    )
+    api_preload_models: bool = Field(True, description="Load the embedder and LLM at start-up (readyz waits).")
+
     @property
     def db_path(self) -> Path:
         """The SQLite file of the embedded store."""

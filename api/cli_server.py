@@ -1,0 +1,95 @@
+"""CLI commands of the HTTP API: ``hopgraph serve`` and ``hopgraph keys create|list|revoke``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+from api.context import AppContext
+from core.errors import HopgraphError, InputError, NotFoundError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handle_errors(func: F) -> F:
+    """Exit 1 for input and not-found errors, 3 for other hopgraph errors; a message, never a traceback."""
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (InputError, NotFoundError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except HopgraphError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(3)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Server processes.")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+@click.pass_obj
+@handle_errors
+def serve(app: AppContext, host: str, port: int, workers: int, log_level: str) -> None:
+    """Serve the HTTP API (collections under DATA_DIR/collections; keys: 'hopgraph keys create')."""
+    from api.serve import serve as run_server
+
+    run_server(app.settings, host, port, workers, log_level)
+
+
+@click.group()
+def keys() -> None:
+    """API keys of the HTTP API (stored hashed in DATA_DIR/server.db)."""
+
+
+def _key_store(app: AppContext):  # type: ignore[no-untyped-def]
+    from api.keys import KeyStore
+    from api.serverdb import ServerDB, server_db_path
+
+    db = ServerDB(server_db_path(app.settings.data_dir))
+    click.get_current_context().call_on_close(db.close)
+    return KeyStore(db)
+
+
+@keys.command("create")
+@click.option("--role", required=True, type=click.Choice(["reader", "editor", "curator", "admin"]))
+@click.option("--collections", default="", help="Comma-separated collection names, or '*' for all.")
+@click.option("--name", default="", help="A label for people.")
+@click.pass_obj
+@handle_errors
+def keys_create(app: AppContext, role: str, collections: str, name: str) -> None:
+    """Create a key and print it (this once: only its hash is stored)."""
+    key, secret = _key_store(app).create(role, collections.split(","), name)
+    click.echo(secret)
+    click.echo(f"id {key.id}  name {key.name}  role {key.role}  collections {','.join(key.collections)}", err=True)
+
+
+@keys.command("list")
+@click.option("--all", "include_revoked", is_flag=True, help="Include revoked keys.")
+@click.pass_obj
+@handle_errors
+def keys_list(app: AppContext, include_revoked: bool) -> None:
+    """List keys (never their secrets)."""
+    for k in _key_store(app).active(include_revoked):
+        state = " revoked" if k.revoked_at else ""
+        click.echo(f"{k.id}  {k.role:<7}  {','.join(k.collections):<30}  {k.name}{state}")
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+@click.pass_obj
+@handle_errors
+def keys_revoke(app: AppContext, key_id: str) -> None:
+    """Revoke a key (servers stop accepting it within seconds)."""
+    key = _key_store(app).revoke(key_id)
+    click.echo(f"revoked {key.id} ({key.name})")
+

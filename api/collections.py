@@ -1,0 +1,148 @@
+"""Collections: named, isolated embedded stores under ``DATA_DIR/collections/<name>``.
+
+A collection directory is an ordinary hopgraph data directory (the CLI can use
+it with ``--data-dir``) plus ``files/``, where uploaded files are kept so that
+an interrupted ingest job can be re-run after a restart.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+from pathlib import Path
+
+from core.errors import ConfigError, ConflictError, InputError, NotFoundError, StoreError
+from core.settings import Settings
+from extraction.chunking import Chunker
+from extraction.nlp import NlpRunner
+from extraction.pipeline import IngestPipeline
+from extraction.readers import JsonFields
+from graph.store import KnowledgeStore
+from inference.embedder import Embedder
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+_NAME = re.compile(NAME_PATTERN)
+
+
+def validate_name(name: str) -> str:
+    """The collection name, if valid.
+
+    Raises:
+        InputError: not 1-63 characters of a-z, 0-9, '_' and '-', starting with a letter or digit.
+    """
+    if not _NAME.fullmatch(name):
+        raise InputError(f"invalid collection name {name!r}: use 1-63 of a-z 0-9 _ - (first a letter or digit)")
+    return name
+
+
+def check_embedded(settings: Settings) -> None:
+    """Collections are embedded stores.
+
+    Raises:
+        ConfigError: the settings name a server store (one Neo4j/Weaviate would mix collections).
+    """
+    if settings.graph_store != "embedded" or settings.vector_store != "embedded":
+        raise ConfigError("the HTTP API serves embedded collections only; set graph_store/vector_store = embedded")
+
+
+def root(settings: Settings) -> Path:
+    """The directory that holds every collection."""
+    return settings.data_dir / "collections"
+
+
+def directory(settings: Settings, name: str) -> Path:
+    """The directory of collection ``name`` (which may not exist)."""
+    return root(settings) / validate_name(name)
+
+
+def files_dir(settings: Settings, name: str) -> Path:
+    """Where the uploaded files of collection ``name`` are kept."""
+    return directory(settings, name) / "files"
+
+
+def exists(settings: Settings, name: str) -> bool:
+    """True when collection ``name`` exists."""
+    return _NAME.fullmatch(name) is not None and directory(settings, name).is_dir()
+
+
+def require(settings: Settings, name: str) -> Path:
+    """The directory of an existing collection.
+
+    Raises:
+        NotFoundError: no such collection (or an invalid name).
+    """
+    if not exists(settings, name):
+        raise NotFoundError(f"no collection {name!r}")
+    return directory(settings, name)
+
+
+def names(settings: Settings) -> list[str]:
+    """Existing collections, sorted."""
+    base = root(settings)
+    if not base.is_dir():
+        return []
+    return sorted(p.name for p in base.iterdir() if p.is_dir() and _NAME.fullmatch(p.name))
+
+
+def create(settings: Settings, name: str) -> Path:
+    """Create an empty collection.
+
+    Raises:
+        InputError: invalid name.
+        ConflictError: it exists already.
+    """
+    path = directory(settings, name)
+    try:
+        path.mkdir(parents=True, exist_ok=False)
+        (path / "files").mkdir()
+    except FileExistsError as exc:
+        raise ConflictError(f"collection {name!r} exists already") from exc
+    except OSError as exc:
+        raise StoreError(f"cannot create collection {name!r}: {exc}") from exc
+    return path
+
+
+def remove(settings: Settings, name: str) -> None:
+    """Delete a collection's directory with everything in it (the caller closes its store first).
+
+    The directory is first renamed away (atomic: the collection is gone at once), then removed.
+
+    Raises:
+        NotFoundError: no such collection.
+        StoreError: the directory cannot be moved.
+    """
+    path = require(settings, name)
+    trash = root(settings) / f".deleted-{name}-{secrets.token_hex(4)}"
+    try:
+        path.rename(trash)
+    except OSError as exc:
+        raise StoreError(f"cannot delete collection {name!r}: {exc}") from exc
+    shutil.rmtree(trash, ignore_errors=True)  # a straggling writer may leave a file; names() ignores dot-dirs
+
+
+def collection_settings(settings: Settings, name: str) -> Settings:
+    """The settings of one collection: its own data directory, the shared model cache."""
+    cache = settings.model_cache_dir or settings.data_dir / "models"
+    update: dict[str, object] = {"data_dir": directory(settings, name), "model_cache_dir": cache}
+    own = directory(settings, name) / "ontology.yaml"
+    if own.is_file():  # the collection's own ontology (see api.curation.ontology)
+        update["ontology_path"] = own
+    return settings.model_copy(update=update)
+
+
+def build_pipeline(settings: Settings, store: KnowledgeStore, nlp: NlpRunner, embedder: Embedder) -> IngestPipeline:
+    """An ingest pipeline over one collection's store and shared models (as :meth:`AppContext.pipeline`)."""
+    return IngestPipeline(
+        store, nlp, embedder, Chunker(settings.chunk_size, settings.chunk_overlap),
+        max_file_bytes=settings.max_file_bytes,
+        json_fields=JsonFields(settings.json_text_field, settings.json_title_field, settings.json_id_field),
+        batch_documents=settings.write_batch_documents,
+    )
+
+
+def public_source(collection_dir: Path, source: str) -> str:
+    """A document source as clients see it: relative to the collection's files, else the file name only."""
+    path = Path(source)
+    files = (collection_dir / "files").resolve()
+    return str(path.relative_to(files)) if path.is_relative_to(files) else path.name

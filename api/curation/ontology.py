@@ -1,0 +1,131 @@
+"""A collection's own ontology: read, and replace when the current graph conforms to the new version.
+
+``DATA_DIR/collections/<c>/ontology.yaml`` overrides the server's ontology for that
+collection (ingest types and checks with it; names are normalised with its alias
+rules); every accepted version is also kept as ``ontology.v<N>.yaml``.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from api import collections
+from core.errors import ConflictError, OntologyError, StoreError
+from core.settings import Settings
+from graph.ontology import Ontology, load_ontology
+
+MAX_VIOLATIONS = 100
+
+
+class OntologyViolations(ConflictError):
+    """The current graph does not conform to a proposed ontology."""
+
+    def __init__(self, message: str, violations: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.problem_extensions = {"violations": violations}
+
+
+@dataclass(frozen=True, slots=True)
+class OntologyInForce:
+    """The ontology a collection uses and where it comes from (``collection`` or ``server``)."""
+
+    ontology: Ontology
+    source: str
+
+
+def file_for(settings: Settings, name: str) -> Path:
+    """Where a collection's own ontology lives."""
+    return collections.directory(settings, name) / "ontology.yaml"
+
+
+def in_force(settings: Settings, name: str) -> OntologyInForce:
+    """The collection's ontology, or the server's when it has none.
+
+    Raises:
+        OntologyError: the file is invalid.
+    """
+    own = file_for(settings, name)
+    if own.is_file():
+        return OntologyInForce(load_ontology(own), "collection")
+    return OntologyInForce(load_ontology(settings.ontology_path), "server")
+
+
+def violations(db_path: Path, ontology: Ontology) -> list[dict[str, Any]]:
+    """What in the stored graph ``ontology`` would not allow: entity types it lacks, relations whose
+    type it lacks or whose head/tail types it forbids (with counts, at most ``MAX_VIOLATIONS``).
+
+    Raises:
+        StoreError: the store cannot be read.
+    """
+    if not db_path.is_file():
+        return []
+    try:
+        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
+        try:
+            types = conn.execute("SELECT type, COUNT(*) FROM entities GROUP BY type").fetchall()
+            triples = conn.execute(
+                "SELECT r.type, h.type, t.type, COUNT(*) FROM relations r JOIN entities h ON h.id = r.head"
+                " JOIN entities t ON t.id = r.tail GROUP BY r.type, h.type, t.type"
+            ).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot read the graph of {db_path.parent.name}: {exc}") from exc
+    found: list[dict[str, Any]] = [
+        {"kind": "entity_type", "type": str(t), "count": int(n)} for t, n in types if t not in ontology.entity_types
+    ]
+    found += [
+        {"kind": "relation", "relation": str(r), "head_type": str(h), "tail_type": str(t), "count": int(n)}
+        for r, h, t, n in triples if not ontology.allows(str(h), str(r), str(t))
+    ]
+    return found[:MAX_VIOLATIONS]
+
+
+def _write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".ontology-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def replace(settings: Settings, name: str, data: dict[str, Any]) -> tuple[OntologyInForce, Ontology]:
+    """Make ``data`` the collection's ontology.
+
+    Returns:
+        (the ontology before, the new one).
+
+    Raises:
+        OntologyError: ``data`` is not a valid ontology.
+        ConflictError: its version is not above the current one.
+        OntologyViolations: the stored graph does not conform to it (nothing changes).
+    """
+    try:
+        new = Ontology.model_validate(data)
+    except ValidationError as exc:
+        raise OntologyError(f"invalid ontology: {exc}") from exc
+    before = in_force(settings, name)
+    if new.version <= before.ontology.version:
+        raise ConflictError(f"version {new.version} is not above the current version {before.ontology.version}")
+    found = violations(collections.directory(settings, name) / "hopgraph.db", new)
+    if found:
+        raise OntologyViolations(f"the collection's graph does not conform to version {new.version} "
+                                 f"({len(found)} violation(s))", found)
+    text = yaml.safe_dump(new.model_dump(), sort_keys=False, allow_unicode=True)
+    target = file_for(settings, name)
+    _write(target.with_name(f"ontology.v{new.version}.yaml"), text)
+    _write(target, text)
+    return before, new

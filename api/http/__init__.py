@@ -1,0 +1,1 @@
+"""The Litestar HTTP API: ``create_app(settings)`` in :mod:`api.http.app`."""

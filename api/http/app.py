@@ -1,0 +1,61 @@
+"""The Litestar application: ``create_app(settings)``."""
+
+from __future__ import annotations
+
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+
+from api.http.auth import ApiKeyAuthMiddleware, rate_limit
+from api.http.controllers.audit import AuditController
+from api.http.controllers.collections import CollectionsController
+from api.http.controllers.documents import DocumentsController
+from api.http.controllers.graph import GraphController
+from api.http.controllers.jobs import JobsController
+from api.http.controllers.keys import KeysController
+from api.http.controllers.ontology import OntologyController
+from api.http.controllers.ops import OpsController
+from api.http.controllers.questions import QuestionsController
+from api.http.deps import provide_collection, provide_runtime
+from api.http.metrics import MetricsMiddleware
+from api.http.openapi import openapi_config
+from api.http.problems import EXCEPTION_HANDLERS
+from api.http.runtime import build_runtime, lifespan
+from core.settings import Settings
+
+
+def create_app(settings: Settings) -> Litestar:
+    """Build the HTTP API over ``settings.data_dir`` (collections under ``collections/``).
+
+    Nothing is loaded here: the lifespan starts the ingest worker and loads the models
+    (``/readyz`` says when they are ready); collections open on first use.
+
+    Raises:
+        ConfigError: the settings name server stores (collections are embedded stores).
+        StoreError: the server database cannot be opened.
+    """
+    runtime = build_runtime(settings)
+    collection_scoped = Router(
+        path="/v1/collections/{c:str}",
+        route_handlers=[DocumentsController, JobsController, QuestionsController, GraphController, AuditController,
+                        OntologyController],
+        dependencies={"collection": Provide(provide_collection)},
+    )
+    v1 = Router(
+        path="/",
+        route_handlers=[CollectionsController, KeysController, collection_scoped],
+        middleware=[DefineMiddleware(ApiKeyAuthMiddleware)],
+        guards=[rate_limit],
+    )
+    return Litestar(
+        route_handlers=[OpsController, v1],
+        dependencies={"runtime": Provide(provide_runtime, sync_to_thread=False)},
+        middleware=[MetricsMiddleware(runtime.metrics)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        openapi_config=openapi_config(),
+        request_max_body_size=settings.api_max_request_bytes,
+        state=State({"runtime": runtime}),
+        debug=False,
+    )

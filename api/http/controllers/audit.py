@@ -1,0 +1,28 @@
+"""The audit log of a collection."""
+
+from __future__ import annotations
+
+from litestar import Controller, get
+from litestar.params import Parameter
+
+from api.http.auth import requires
+from api.http.runtime import Runtime
+from api.http.schemas import AuditOut
+from api.http.views import audit_out
+from api.registry import Collection
+
+
+class AuditController(Controller):
+    """Who changed what in the collection, when, before and after."""
+
+    path = "/audit"
+    tags = ["curation"]
+
+    @get("/", guards=[requires("curator")], summary="Audit log, newest first")
+    async def list_audit(
+        self, collection: Collection, runtime: Runtime,
+        offset: int = Parameter(ge=0, default=0), limit: int = Parameter(ge=1, le=500, default=50),
+    ) -> list[AuditOut]:
+        """Ingest jobs queued, documents deleted, collection changes, with the key that made them."""
+        entries = await runtime.work.query(runtime.audit.recent, collection.name, offset, limit)
+        return [audit_out(e) for e in entries]

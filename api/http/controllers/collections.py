@@ -1,0 +1,73 @@
+"""Collections: list, create (admin), show, delete (admin)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, delete, get, post
+from litestar.di import Provide
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from api import collections
+from api.http.auth import caller, check_collection, requires
+from api.http.deps import provide_collection
+from api.http.runtime import Runtime
+from api.http.schemas import CollectionIn, CollectionOut
+from api.http.views import collection_out
+from api.registry import Collection
+from core.errors import ConflictError
+
+
+class CollectionsController(Controller):
+    """Each collection is an isolated store; keys name the collections they may use."""
+
+    path = "/v1/collections"
+    tags = ["collections"]
+
+    @get("/", guards=[requires("reader")], summary="Collections this key may use")
+    async def list_collections(self, request: Request[Any, Any, Any], runtime: Runtime) -> list[CollectionOut]:
+        """Every collection the key covers, with counts."""
+        key = caller(request)
+
+        def load() -> list[CollectionOut]:
+            out = []
+            for name in collections.names(runtime.settings):
+                if key.sees(name):
+                    out.append(collection_out(runtime.registry.get(name), runtime.jobs.unfinished(name)))
+            return out
+
+        return await runtime.work.query(load)
+
+    @post("/", guards=[requires("admin")], status_code=HTTP_201_CREATED, summary="Create a collection")
+    async def create_collection(self, data: CollectionIn, request: Request[Any, Any, Any],
+                                runtime: Runtime) -> CollectionOut:
+        """Create an empty collection (409 if it exists)."""
+        def create() -> CollectionOut:
+            collections.create(runtime.settings, data.name)
+            runtime.audit.record(caller(request), data.name, "collection.create", data.name)
+            return collection_out(runtime.registry.get(data.name), 0)
+
+        return await runtime.work.query(create)
+
+    @get("/{c:str}", guards=[requires("reader")], summary="One collection",
+         dependencies={"collection": Provide(provide_collection)})
+    async def get_collection(self, collection: Collection, runtime: Runtime) -> CollectionOut:
+        """Counts of what the collection holds."""
+        return await runtime.work.query(
+            lambda: collection_out(collection, runtime.jobs.unfinished(collection.name)))
+
+    @delete("/{c:str}", guards=[requires("admin")], status_code=HTTP_204_NO_CONTENT, summary="Delete a collection")
+    async def delete_collection(self, c: str, request: Request[Any, Any, Any], runtime: Runtime) -> None:
+        """Delete a collection and everything in it (409 while it has unfinished ingest jobs)."""
+        check_collection(caller(request), c)
+
+        def remove() -> None:
+            collections.require(runtime.settings, c)
+            if runtime.jobs.unfinished(c):
+                raise ConflictError(f"collection {c!r} has unfinished ingest jobs; delete it when they end")
+            runtime.registry.close(c)
+            collections.remove(runtime.settings, c)
+            runtime.jobs.drop_collection(c)
+            runtime.audit.record(caller(request), c, "collection.delete", c)
+
+        await runtime.work.query(remove)

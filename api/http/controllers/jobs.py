@@ -1,0 +1,49 @@
+"""Ingest jobs of a collection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, delete, get
+from litestar.params import Parameter
+
+from api.http.auth import caller, requires
+from api.http.runtime import Runtime
+from api.http.schemas import JobOut
+from api.http.views import job_out
+from api.registry import Collection
+
+
+class JobsController(Controller):
+    """Poll ingest jobs: state, progress, per-file errors."""
+
+    path = "/jobs"
+    tags = ["documents"]
+
+    @get("/", guards=[requires("reader")], summary="Recent ingest jobs")
+    async def list_jobs(
+        self, collection: Collection, runtime: Runtime,
+        offset: int = Parameter(ge=0, default=0), limit: int = Parameter(ge=1, le=500, default=50),
+    ) -> list[JobOut]:
+        """Jobs of the collection, newest first."""
+        jobs = await runtime.work.query(runtime.jobs.recent, collection.name, offset, limit)
+        return [job_out(j) for j in jobs]
+
+    @get("/{job_id:str}", guards=[requires("reader")], summary="One ingest job")
+    async def get_job(self, job_id: str, collection: Collection, runtime: Runtime) -> JobOut:
+        """State (queued, running, succeeded, failed), progress and per-file errors."""
+        return job_out(await runtime.work.query(runtime.jobs.get, collection.name, job_id))
+
+    @delete("/{job_id:str}", guards=[requires("editor")], status_code=200, summary="Cancel an ingest job")
+    async def cancel_job(self, job_id: str, request: Request[Any, Any, Any], collection: Collection,
+                         runtime: Runtime) -> JobOut:
+        """A queued job is cancelled at once, a running one after its current batch (what it committed stays);
+        409 when it has finished."""
+        key = caller(request)
+
+        def cancel() -> JobOut:
+            job = runtime.jobs.cancel(collection.name, job_id)
+            runtime.audit.record(key, collection.name, "job.cancel", job_id)
+            return job_out(job)
+
+        return await runtime.work.query(cancel)

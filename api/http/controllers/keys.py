@@ -1,0 +1,52 @@
+"""API keys (admin)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, delete, get, post
+from litestar.status_codes import HTTP_201_CREATED
+
+from api.http.auth import caller, requires
+from api.http.runtime import Runtime
+from api.http.schemas import KeyCreated, KeyIn, KeyOut
+from api.http.views import key_out
+from core.errors import ConflictError
+
+
+class KeysController(Controller):
+    """Create, list and revoke keys; a new key's secret is shown once."""
+
+    path = "/v1/keys"
+    tags = ["keys"]
+    guards = [requires("admin")]
+
+    @get("/", summary="Active keys")
+    async def list_keys(self, runtime: Runtime) -> list[KeyOut]:
+        """Keys that have not been revoked (no secrets)."""
+        return [key_out(k) for k in await runtime.work.query(runtime.keys.active)]
+
+    @post("/", status_code=HTTP_201_CREATED, summary="Create a key")
+    async def create_key(self, data: KeyIn, request: Request[Any, Any, Any], runtime: Runtime) -> KeyCreated:
+        """The response holds the secret key; it cannot be shown again."""
+        def create() -> KeyCreated:
+            key, secret = runtime.keys.create(data.role, data.collections, data.name)
+            runtime.audit.record(caller(request), None, "key.create", key.id,
+                                 after={"role": key.role, "collections": list(key.collections)})
+            return KeyCreated(secret, key.id, key.name, key.role, list(key.collections), key.created_at)
+
+        return await runtime.work.query(create)
+
+    @delete("/{key_id:str}", status_code=200, summary="Revoke a key")
+    async def revoke_key(self, key_id: str, request: Request[Any, Any, Any], runtime: Runtime) -> KeyOut:
+        """The key stops working within a few seconds in every server process (409 for the calling key)."""
+        me = caller(request)
+        if key_id == me.id:
+            raise ConflictError("a key cannot revoke itself; use another admin key or 'hopgraph keys revoke'")
+
+        def revoke() -> KeyOut:
+            key = runtime.keys.revoke(key_id)
+            runtime.audit.record(me, None, "key.revoke", key.id)
+            return key_out(key)
+
+        return await runtime.work.query(revoke)

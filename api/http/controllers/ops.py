@@ -1,0 +1,57 @@
+"""Operations: liveness, readiness, Prometheus metrics."""
+
+from __future__ import annotations
+
+from litestar import Controller, Response, get
+from litestar.openapi import ResponseSpec
+from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
+
+from api.http.metrics import gauge_lines
+from api.http.problems import RETRY_AFTER_S
+from api.http.runtime import Runtime
+from api.http.schemas import Health
+from core.errors import HopgraphError
+
+
+class OpsController(Controller):
+    """Unauthenticated endpoints for load balancers and monitoring."""
+
+    path = "/"
+    tags = ["operations"]
+
+    @get("/healthz", summary="The process is up")
+    async def healthz(self) -> Health:
+        """Always ``ok`` while the process serves requests."""
+        return Health("ok")
+
+    @get("/readyz", summary="Models and stores are ready",
+         responses={503: ResponseSpec(Health, description="Not ready (models loading or a store down)")})
+    async def readyz(self, runtime: Runtime) -> Response[Health]:
+        """200 when the models are loaded and the server database and open stores answer; 503 otherwise."""
+        checks = {"models": runtime.models_state}
+
+        def probe() -> None:
+            runtime.keys.refresh()
+            for c in runtime.registry.opened():
+                c.store.graph.version()
+
+        try:
+            await runtime.work.query(probe)
+            checks["stores"] = "ok"
+        except HopgraphError as exc:
+            checks["stores"] = f"unavailable: {type(exc).__name__}"
+        checks["ingest_worker"] = "running" if runtime.ingest.alive() else "stopped"
+        ready = checks["models"] in ("ok", "on demand") and checks["stores"] == "ok"
+        if ready:
+            return Response(Health("ready", checks), status_code=HTTP_200_OK)
+        return Response(Health("unavailable", checks), status_code=HTTP_503_SERVICE_UNAVAILABLE,
+                        headers={"Retry-After": str(RETRY_AFTER_S)})
+
+    @get("/metrics", summary="Prometheus metrics", media_type="text/plain; version=0.0.4; charset=utf-8")
+    async def metrics(self, runtime: Runtime) -> str:
+        """Request counts and latency per route, retrieval and generation latency, tokens, ingest counters."""
+        ingested, states = await runtime.work.query(lambda: (runtime.jobs.ingested_documents(), runtime.jobs.counts()))
+        extra = gauge_lines("hopgraph_ingest_documents_total", "Documents written by finished ingest jobs.",
+                            "counter", "collection", ingested)
+        extra += gauge_lines("hopgraph_ingest_jobs", "Ingest jobs by state.", "gauge", "state", states)
+        return runtime.metrics.render(extra)

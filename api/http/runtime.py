@@ -1,0 +1,125 @@
+"""What the HTTP app holds while it runs, and its lifespan (start-up and graceful shutdown)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, TypeVar
+
+import anyio
+from litestar import Litestar
+
+from api.audit import AuditLog
+from api.http.metrics import Metrics
+from api.http.ratelimit import TokenBuckets
+from api.ingest_host import IngestHost
+from api.jobs import JobStore
+from api.keys import KeyStore
+from api.registry import CollectionRegistry, SharedModels
+from api.serverdb import ServerDB
+from core.errors import HopgraphError
+from core.settings import Settings
+
+log = logging.getLogger("hopgraph.api")
+T = TypeVar("T")
+
+
+class Offload:
+    """Runs blocking work in worker threads with bounded concurrency, so the event loop never blocks.
+
+    ``query``: retrieval, extractive answers and store reads; ``generate``: the shared LLM.
+    """
+
+    def __init__(self, query_threads: int, generate_threads: int) -> None:
+        self._query = anyio.CapacityLimiter(query_threads)
+        self._generate = anyio.CapacityLimiter(generate_threads)
+
+    async def query(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` in a query thread."""
+        return await anyio.to_thread.run_sync(partial(fn, *args), limiter=self._query)
+
+    async def generate(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` in a generation thread."""
+        return await anyio.to_thread.run_sync(partial(fn, *args), limiter=self._generate)
+
+
+@dataclass
+class Runtime:
+    """The server's state: settings, databases, models, collections, workers, metrics."""
+
+    settings: Settings
+    db: ServerDB
+    keys: KeyStore
+    jobs: JobStore
+    audit: AuditLog
+    models: SharedModels
+    registry: CollectionRegistry
+    metrics: Metrics
+    buckets: TokenBuckets
+    ingest: IngestHost
+    offload: Offload | None = None
+    load_error: str | None = None
+    _preload: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    @property
+    def work(self) -> Offload:
+        """The thread offloader (exists while the app runs)."""
+        if self.offload is None:
+            raise RuntimeError("the app is not running (lifespan not entered)")
+        return self.offload
+
+    @property
+    def models_state(self) -> str:
+        """``ok`` (loaded), ``loading``, ``on demand`` (not preloaded) or ``failed: ...``."""
+        if self.load_error:
+            return f"failed: {self.load_error}"
+        if not self.settings.api_preload_models:
+            return "on demand"
+        return "ok" if self.models.loaded() else "loading"
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """Open the server database and prepare (not load) everything else.
+
+    Raises:
+        StoreError: the server database cannot be opened.
+        ConfigError: the settings name server stores.
+    """
+    models = SharedModels(settings)
+    registry = CollectionRegistry(settings, models)
+    db = ServerDB(settings.data_dir / "server.db")
+    return Runtime(settings, db, KeyStore(db), JobStore(db), AuditLog(db), models, registry, Metrics(),
+                   TokenBuckets(settings.api_rate_per_s, settings.api_rate_burst), IngestHost(settings))
+
+
+async def _preload(runtime: Runtime) -> None:
+    try:
+        await anyio.to_thread.run_sync(runtime.models.preload)
+        log.info("models loaded")
+    except HopgraphError as exc:  # readyz reports it; requests that need the model get the error
+        runtime.load_error = str(exc)
+        log.error("models failed to load: %s", exc)
+
+
+@asynccontextmanager
+async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    """Start the ingest worker and load the models; at shutdown stop the worker (its job finishes or is
+    interrupted and resumes on restart) and close every store."""
+    runtime: Runtime = app.state.runtime
+    settings = runtime.settings
+    runtime.offload = Offload(settings.api_query_threads, settings.api_generate_threads)
+    runtime.ingest.start()
+    if settings.api_preload_models:
+        runtime._preload = asyncio.create_task(_preload(runtime))
+    try:
+        yield
+    finally:
+        await anyio.to_thread.run_sync(partial(runtime.ingest.stop, settings.api_shutdown_grace_s))
+        if runtime._preload is not None and not runtime._preload.done():
+            await runtime._preload
+        await anyio.to_thread.run_sync(runtime.registry.close_all)
+        runtime.db.close()

@@ -1,0 +1,251 @@
+"""Request and response bodies of the HTTP API (msgspec structs; validated by Litestar)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from msgspec import Meta, Struct
+
+from api.collections import NAME_PATTERN
+from retrieval.types import PathEdge
+
+Mode = Literal["dense", "keyword", "graph", "hybrid"]
+Role = Literal["reader", "editor", "curator", "admin"]
+Question = Annotated[str, Meta(min_length=1, max_length=2000, pattern=r"\S", description="The question.")]
+TopK = Annotated[int, Meta(ge=1, le=50, description="Passages to retrieve (default: settings.top_k).")]
+
+
+class RetrieveRequest(Struct, forbid_unknown_fields=True):
+    """A question to retrieve evidence for."""
+
+    question: Question
+    mode: Mode | None = None
+    k: TopK | None = None
+
+
+class QueryRequest(Struct, forbid_unknown_fields=True):
+    """A question to answer; ``stream`` answers with Server-Sent Events (``token``..., then ``answer``)."""
+
+    question: Question
+    mode: Mode | None = None
+    k: TopK | None = None
+    extractive: bool = False
+    stream: bool = False
+
+
+class DocumentIn(Struct, forbid_unknown_fields=True):
+    """One document given as JSON; without ``id`` the content hash names it (re-sending it changes nothing)."""
+
+    text: Annotated[str, Meta(min_length=1, pattern=r"\S")]
+    title: Annotated[str, Meta(max_length=1000)] = ""
+    id: Annotated[str, Meta(min_length=1, max_length=256)] | None = None
+
+
+class IngestRequest(Struct, forbid_unknown_fields=True):
+    """Documents to ingest."""
+
+    documents: Annotated[list[DocumentIn], Meta(min_length=1, max_length=100_000)]
+
+
+class Progress(Struct):
+    """Documents committed of those the job writes (unchanged ones are skipped)."""
+
+    done: int
+    total: int
+
+
+class FileError(Struct):
+    """A file that was not ingested, and why."""
+
+    file: str
+    reason: str
+
+
+class JobOut(Struct):
+    """An ingest job. ``state``: queued, running, succeeded, failed, cancelled (or interrupted, until resumed)."""
+
+    id: str
+    collection: str
+    state: str
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    progress: Progress
+    files: list[str]
+    documents: list[str]
+    errors: list[FileError]
+    report: dict[str, Any] | None
+    error: str | None
+    attempts: int
+
+
+class DocumentSummary(Struct):
+    """A stored document."""
+
+    id: str
+    title: str
+    source: str
+    sha256: str
+    metadata: dict[str, Any]
+
+
+class DocumentOut(Struct):
+    """A stored document with its text."""
+
+    id: str
+    title: str
+    source: str
+    sha256: str
+    metadata: dict[str, Any]
+    text: str
+
+
+class DocumentPage(Struct):
+    """A page of documents, ordered by id."""
+
+    items: list[DocumentSummary]
+    offset: int
+    limit: int
+    total: int
+
+
+class Deleted(Struct):
+    """What a deletion removed."""
+
+    id: str
+    entities_removed: int
+
+
+class EntityHit(Struct):
+    """An entity found by name or alias."""
+
+    id: str
+    name: str
+    type: str
+    score: float
+
+
+class EntityBrief(Struct):
+    """An entity's identity."""
+
+    id: str
+    name: str
+    type: str
+
+
+class EvidenceOut(Struct):
+    """A chunk that states a relation, with the stating sentence's span and text."""
+
+    chunk_id: str
+    doc_id: str
+    start: int
+    end: int
+    confidence: float
+    text: str
+
+
+class NeighbourOut(Struct):
+    """A relation of the entity: ``out`` when the entity is its head."""
+
+    direction: str
+    relation_id: str
+    relation_type: str
+    confidence: float
+    entity: EntityBrief
+    evidence: list[EvidenceOut]
+
+
+class EntityOut(Struct):
+    """An entity with aliases, description and neighbours."""
+
+    id: str
+    name: str
+    type: str
+    aliases: list[str]
+    description: str
+    neighbours: list[NeighbourOut]
+
+
+class PathsOut(Struct):
+    """The shortest relation path between two entities (none when they are not joined within ``max_hops``)."""
+
+    source: str
+    target: str
+    max_hops: int
+    paths: list[list[PathEdge]]
+
+
+class CollectionIn(Struct, forbid_unknown_fields=True):
+    """A collection to create."""
+
+    name: Annotated[str, Meta(pattern=NAME_PATTERN)]
+
+
+class CollectionOut(Struct):
+    """A collection and what it holds."""
+
+    name: str
+    documents: int
+    chunks: int
+    entities: int
+    relations: int
+    mentions: int
+    unfinished_jobs: int
+
+
+class KeyIn(Struct, forbid_unknown_fields=True):
+    """A key to create; ``collections`` may be ``["*"]`` (ignored for admin)."""
+
+    role: Role
+    collections: list[str] = []
+    name: Annotated[str, Meta(max_length=200)] = ""
+
+
+class KeyOut(Struct):
+    """A key without its secret."""
+
+    id: str
+    name: str
+    role: str
+    collections: list[str]
+    created_at: float
+    revoked_at: float | None
+
+
+class KeyCreated(Struct):
+    """A new key; ``key`` is the secret, shown this once."""
+
+    key: str
+    id: str
+    name: str
+    role: str
+    collections: list[str]
+    created_at: float
+
+
+class AuditOut(Struct):
+    """One audit-log entry."""
+
+    seq: int
+    at: float
+    key_id: str | None
+    key_name: str | None
+    action: str
+    target: str
+    before: Any
+    after: Any
+
+
+class Health(Struct):
+    """Liveness or readiness."""
+
+    status: str
+    checks: dict[str, str] = {}
+
+
+class OntologyOut(Struct):
+    """The ontology in force for a collection; ``source``: collection (its own) or server."""
+
+    version: int
+    source: str
+    ontology: dict[str, Any]

@@ -1,0 +1,72 @@
+"""Streaming an LLM answer as Server-Sent Events: ``token`` events, then one ``answer`` event.
+
+The LLM runs in a generation thread and hands each token to the event loop
+(``call_soon_threadsafe``); a failure after the stream started becomes one
+``error`` event carrying a problem-details object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+
+import msgspec
+from litestar.response import ServerSentEventMessage
+
+from api.http.problems import problem_body
+from api.http.runtime import Runtime
+from api.registry import Collection
+from api.shapes import answer_out
+from core.errors import HopgraphError
+from retrieval.answer import Answer
+from retrieval.types import RetrievalResult
+
+log = logging.getLogger("hopgraph.api")
+_END = object()
+
+
+def record_generation(runtime: Runtime, answer: Answer) -> None:
+    """Count the tokens and time of a generated answer."""
+    if answer.timings:
+        runtime.metrics.generation.observe(answer.timings.get("total_s", 0.0))
+        runtime.metrics.tokens.inc(amount=answer.timings.get("tokens", 0.0))
+
+
+async def answer_events(runtime: Runtime, collection: Collection, result: RetrievalResult,
+                        ) -> AsyncIterator[ServerSentEventMessage]:
+    """The events of one streamed answer."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[object] = asyncio.Queue()
+
+    def on_token(token: str) -> None:
+        loop.call_soon_threadsafe(queue.put_nowait, token)
+
+    def generate() -> Answer:
+        try:
+            return collection.answerer.generate(result, on_token=on_token)
+        finally:
+            loop.call_soon_threadsafe(queue.put_nowait, _END)
+
+    task = asyncio.ensure_future(runtime.work.generate(generate))
+    try:
+        while True:
+            getter = asyncio.ensure_future(queue.get())
+            await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
+            if not getter.done():  # the task ended before the thread ran (e.g. cancelled while queued)
+                getter.cancel()
+                break
+            item = getter.result()
+            if item is _END:
+                break
+            yield ServerSentEventMessage(data=json.dumps({"text": item}), event="token")
+        answer = await task
+    except HopgraphError as exc:
+        yield ServerSentEventMessage(data=json.dumps(problem_body(exc)), event="error")
+        return
+    finally:
+        if not task.done():  # the client went away: let generation finish in its thread, quietly
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+    record_generation(runtime, answer)
+    yield ServerSentEventMessage(data=msgspec.json.encode(answer_out(answer)).decode(), event="answer")

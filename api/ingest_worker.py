@@ -1,0 +1,258 @@
+"""The ingest worker: runs queued jobs one at a time, apart from the query path.
+
+One worker per data directory holds ``DATA_DIR/ingest.lock`` (so with several
+server processes exactly one ingests; another takes over if it dies). On taking
+the lock it queues again every job left running or interrupted, and re-runs
+them: ingest is idempotent by content hash and commits whole batches, so a
+re-run completes the job. It runs in its own lower-priority process (default)
+with its own models, or in a thread (tests), and stops cooperatively: ``stop``
+ends claiming, ``abort`` interrupts the current job after its next batch.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from api import collections
+from api.jobs import Job, JobStore
+from api.serverdb import ServerDB, server_db_path
+from core.errors import HopgraphError
+from core.settings import Settings
+from extraction.nlp import NlpRunner
+from extraction.pipeline import IngestReport
+from graph.ontology import Ontology, load_ontology
+from graph.store import open_store
+from inference.embedder import Embedder, load_embedder
+
+log = logging.getLogger("hopgraph.ingest")
+MAX_ATTEMPTS = 3
+
+
+class JobInterrupted(HopgraphError):
+    """The worker was asked to stop mid-job; the job will be re-run."""
+
+
+class JobCancelled(HopgraphError):
+    """A client cancelled the job."""
+
+
+class Flag(Protocol):
+    """A threading or multiprocessing Event."""
+
+    def is_set(self) -> bool: ...  # noqa: D102
+    def set(self) -> None: ...  # noqa: D102
+    def wait(self, timeout: float | None = None) -> bool: ...  # noqa: D102
+
+
+@dataclass(slots=True)
+class Control:
+    """``stop``: claim no more jobs; ``abort``: interrupt the running job at its next batch."""
+
+    stop: Flag
+    abort: Flag
+
+
+class _Lock:
+    """An exclusive, non-blocking ``flock`` on a file, released when the holder exits or dies."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: IO[bytes] = path.open("a+b")
+
+    def try_acquire(self) -> bool:
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def release(self) -> None:
+        fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._file.close()
+
+
+def _scrub(text: str, base: Path) -> str:
+    """A message without the server's directory names."""
+    for prefix in (str(base.resolve()) + os.sep, str(base) + os.sep):
+        text = text.replace(prefix, "")
+    return text
+
+
+def report_dict(report: IngestReport) -> dict[str, Any]:
+    """The JSON-able summary of an ingest report (without file paths)."""
+    out = asdict(report)
+    out.pop("failures")
+    return out
+
+
+class IngestWorker:
+    """Claims and runs ingest jobs until told to stop."""
+
+    def __init__(self, settings: Settings, control: Control, *, poll_s: float = 0.5, nlp_processes: int | None = None):
+        self._settings = settings
+        self._control = control
+        self._poll_s = poll_s
+        self._nlp_processes = nlp_processes if nlp_processes is not None else (1 if settings.threads > 1 else 0)
+        self._ontology: Ontology | None = None
+        self._embedder: Embedder | None = None
+        self._nlp: NlpRunner | None = None
+        self._parent = os.getppid()
+
+    def _models(self, ontology_path: Path | None) -> tuple[Ontology, NlpRunner, Embedder]:
+        """The models for a job; the spaCy stage is restarted when the job's ontology differs."""
+        ontology = load_ontology(ontology_path)
+        if self._ontology is not None and ontology != self._ontology and self._nlp is not None:
+            self._nlp.close()
+            self._nlp = None
+        self._ontology = ontology
+        if self._embedder is None:
+            from api.registry import MODEL_LOAD_LOCK
+
+            with MODEL_LOAD_LOCK:  # in thread mode the server may be loading the same model
+                self._embedder = load_embedder(self._settings)
+        if self._nlp is None:
+            self._nlp = NlpRunner(self._settings.spacy_model, self._ontology, processes=self._nlp_processes)
+            self._nlp.start()
+        return self._ontology, self._nlp, self._embedder
+
+    def _orphaned(self) -> bool:
+        return os.getppid() != self._parent
+
+    def run_forever(self) -> None:
+        """Wait for the ingest lock, then run jobs until ``stop`` (or the parent process is gone)."""
+        lock = _Lock(self._settings.data_dir / "ingest.lock")
+        db = ServerDB(server_db_path(self._settings.data_dir))
+        jobs = JobStore(db)
+        try:
+            while not lock.try_acquire():
+                if self._control.stop.wait(self._poll_s * 4):
+                    return
+            requeued = jobs.requeue_unfinished()
+            if requeued:
+                log.info("resuming %d unfinished ingest job(s)", requeued)
+            while not self._control.stop.is_set() and not self._orphaned():
+                job = jobs.claim()
+                if job is None:
+                    self._control.stop.wait(self._poll_s)
+                    continue
+                self.run_job(jobs, job)
+        finally:
+            lock.release()
+            db.close()
+            if self._nlp is not None:
+                self._nlp.close()
+
+    def _ingest(self, job: Job, base: Path, progress: Callable[[int, int], None]) -> tuple[IngestReport, list[str]]:
+        """Run the pipeline over the job's files; returns the report and the ids of the files' documents."""
+        csettings = collections.collection_settings(self._settings, job.collection)
+        ontology, nlp, embedder = self._models(csettings.ontology_path)
+        store = open_store(csettings, ontology)
+        try:
+            paths = [base / p for p in job.paths]
+            report = collections.build_pipeline(csettings, store, nlp, embedder).run(paths, None, progress)
+            documents = [d.id for p in paths for d in store.graph.find_documents(str(p.resolve()))]
+            return report, documents
+        finally:
+            store.close()
+
+    def run_job(self, jobs: JobStore, job: Job) -> None:
+        """Run one claimed job and record how it ended."""
+        if job.attempts > MAX_ATTEMPTS:
+            jobs.finish(job.id, "failed", None, [], error=f"gave up after {MAX_ATTEMPTS} attempts")
+            return
+        if not collections.exists(self._settings, job.collection):
+            jobs.finish(job.id, "failed", None, [], error="the collection no longer exists")
+            return
+        base = collections.directory(self._settings, job.collection)
+        last = 0.0
+
+        def progress(done: int, total: int) -> None:
+            nonlocal last
+            if self._control.abort.is_set() or self._orphaned():
+                raise JobInterrupted("the ingest worker is stopping")
+            if jobs.cancel_requested(job.id):
+                raise JobCancelled("cancelled")
+            now = time.monotonic()
+            if done in (0, total) or now - last > 0.5:
+                jobs.progress(job.id, done, total)
+                last = now
+
+        try:
+            report, documents = self._ingest(job, base, progress)
+        except JobCancelled:
+            jobs.finish(job.id, "cancelled", None, [])
+            return
+        except JobInterrupted:
+            jobs.finish(job.id, "interrupted", None, [])
+            log.info("job %s interrupted; it resumes when an ingest worker next starts", job.id)
+            return
+        except HopgraphError as exc:
+            if self._control.abort.is_set():  # e.g. the spaCy process was stopped with us: re-run it later
+                jobs.finish(job.id, "interrupted", None, [])
+                return
+            jobs.finish(job.id, "failed", None, [], error=_scrub(str(exc), base))
+            return
+        except Exception as exc:  # noqa: BLE001 - job boundary: the failure is recorded on the job, not dropped
+            log.exception("ingest job %s failed unexpectedly", job.id)
+            jobs.finish(job.id, "failed", None, [], error=f"internal error ({type(exc).__name__})")
+            return
+        errors = [{"file": _scrub(f.path, base), "reason": _scrub(f.reason, base)} for f in report.failures]
+        ok = not report.failures or report.documents + report.unchanged > 0
+        jobs.progress(job.id, report.documents, report.documents)
+        jobs.finish(job.id, "succeeded" if ok else "failed", report_dict(report), errors, documents[:10_000])
+
+
+def _lower_priority(nice: int) -> None:
+    """Make the calling thread (Linux) or process lower-priority; children inherit it."""
+    if nice <= 0:
+        return
+    try:
+        if hasattr(os, "setpriority") and os.uname().sysname == "Linux":
+            tid = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + nice)
+        else:
+            os.nice(nice)
+    except OSError as exc:  # lowering our own priority is allowed everywhere we run; say so if not
+        log.warning("cannot lower the ingest worker's priority: %s", exc)
+
+
+def process_main(settings_json: str) -> None:
+    """Entry point of the ingest worker process.
+
+    Signals: SIGUSR1 stops claiming jobs (the running one finishes); SIGTERM also interrupts the
+    running job after its current batch. SIGINT is ignored (the server decides; children inherit it).
+    """
+    control = Control(threading.Event(), threading.Event())
+
+    def drain(_signum: int, _frame: object) -> None:
+        control.stop.set()
+
+    def abort(_signum: int, _frame: object) -> None:
+        control.stop.set()
+        control.abort.set()
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGUSR1, drain)
+    signal.signal(signal.SIGTERM, abort)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = Settings.model_validate_json(settings_json)
+    _lower_priority(settings.api_ingest_nice)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, "blas")
+    IngestWorker(settings, control).run_forever()
+
+
+def thread_main(settings: Settings, control: Control) -> None:
+    """Entry point of the ingest worker thread (``api_ingest_worker = "thread"``)."""
+    _lower_priority(settings.api_ingest_nice)
+    IngestWorker(settings, control, poll_s=0.1).run_forever()

@@ -1,0 +1,183 @@
+"""Ingest jobs, persisted in the server database so that they survive restarts.
+
+States: ``queued`` -> ``running`` -> ``succeeded`` | ``failed`` | ``cancelled``; a job that was
+running when its worker stopped is ``interrupted`` and is queued again when an
+ingest worker next starts (ingest is idempotent by content hash, so a re-run
+completes it).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from api.serverdb import ServerDB
+from core.errors import ConflictError, NotFoundError
+
+STATES = ("queued", "running", "succeeded", "failed", "cancelled", "interrupted")
+FINISHED = ("succeeded", "failed", "cancelled")
+UNFINISHED = ("queued", "running", "interrupted")
+
+
+@dataclass(slots=True)
+class Job:
+    """One ingest job of one collection."""
+
+    id: str
+    collection: str
+    state: str
+    created_at: float
+    paths: list[str]  # relative to the collection directory
+    documents: list[str] = field(default_factory=list)
+    done: int = 0
+    total: int = 0
+    started_at: float | None = None
+    finished_at: float | None = None
+    key_id: str | None = None
+    report: dict[str, Any] | None = None
+    errors: list[dict[str, str]] = field(default_factory=list)
+    error: str | None = None
+    attempts: int = 0
+
+
+def _job(r: sqlite3.Row) -> Job:
+    return Job(
+        id=str(r["id"]), collection=str(r["collection"]), state=str(r["state"]), created_at=float(r["created_at"]),
+        paths=json.loads(r["paths"]), documents=json.loads(r["documents"]), done=int(r["done"]),
+        total=int(r["total"]), started_at=r["started_at"], finished_at=r["finished_at"], key_id=r["key_id"],
+        report=json.loads(r["report"]) if r["report"] else None, errors=json.loads(r["errors"]), error=r["error"],
+        attempts=int(r["attempts"]),
+    )
+
+
+class JobStore:
+    """Creates, claims and updates jobs; safe across processes (SQLite transactions)."""
+
+    def __init__(self, db: ServerDB) -> None:
+        self._db = db
+
+    def create(self, collection: str, paths: list[str], documents: list[str], key_id: str | None) -> Job:
+        """Queue a job.
+
+        Raises:
+            StoreError: the server database failed.
+        """
+        job = Job(secrets.token_hex(8), collection, "queued", time.time(), paths, documents, key_id=key_id)
+        with self._db.write() as conn:
+            conn.execute(
+                "INSERT INTO jobs(id, collection, state, created_at, key_id, paths, documents)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (job.id, collection, job.state, job.created_at, key_id, json.dumps(paths), json.dumps(documents)),
+            )
+        return job
+
+    def get(self, collection: str, job_id: str) -> Job:
+        """A job of ``collection``.
+
+        Raises:
+            NotFoundError: no such job in that collection.
+        """
+        rows = self._db.read("SELECT * FROM jobs WHERE id=? AND collection=?", (job_id, collection))
+        if not rows:
+            raise NotFoundError(f"no job {job_id!r} in collection {collection!r}")
+        return _job(rows[0])
+
+    def recent(self, collection: str, offset: int = 0, limit: int = 50) -> list[Job]:
+        """Jobs of ``collection``, newest first."""
+        rows = self._db.read(
+            "SELECT * FROM jobs WHERE collection=? ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+            (collection, limit, offset),
+        )
+        return [_job(r) for r in rows]
+
+    def unfinished(self, collection: str) -> int:
+        """How many jobs of ``collection`` are not finished."""
+        marks = ",".join("?" * len(UNFINISHED))
+        rows = self._db.read(
+            f"SELECT COUNT(*) FROM jobs WHERE collection=? AND state IN ({marks})",  # noqa: S608
+            (collection, *UNFINISHED),
+        )
+        return int(rows[0][0])
+
+    def claim(self) -> Job | None:
+        """Move the oldest queued job to ``running`` and return it (None when there is none)."""
+        with self._db.write() as conn:
+            row = conn.execute("SELECT * FROM jobs WHERE state='queued' ORDER BY created_at, id LIMIT 1").fetchone()
+            if row is None:
+                return None
+            now = time.time()
+            conn.execute(
+                "UPDATE jobs SET state='running', started_at=?, attempts=attempts+1 WHERE id=?", (now, row["id"])
+            )
+        job = _job(row)
+        job.state, job.started_at, job.attempts = "running", now, job.attempts + 1
+        return job
+
+    def progress(self, job_id: str, done: int, total: int) -> None:
+        """Record progress (documents committed of the documents to write)."""
+        with self._db.write() as conn:
+            conn.execute("UPDATE jobs SET done=?, total=? WHERE id=?", (done, total, job_id))
+
+    def finish(
+        self, job_id: str, state: str, report: dict[str, Any] | None, errors: list[dict[str, str]],
+        documents: list[str] | None = None, error: str | None = None,
+    ) -> None:
+        """Record the end of a job (``succeeded``, ``failed`` or ``interrupted``)."""
+        with self._db.write() as conn:
+            conn.execute(
+                "UPDATE jobs SET state=?, finished_at=?, report=?, errors=?, error=?,"
+                " documents=COALESCE(?, documents) WHERE id=?",
+                (state, time.time() if state != "interrupted" else None, json.dumps(report) if report else None,
+                 json.dumps(errors), error, json.dumps(documents) if documents is not None else None, job_id),
+            )
+
+    def cancel(self, collection: str, job_id: str) -> Job:
+        """Cancel a job: a queued one at once, a running one after its current batch (committed batches stay).
+
+        Raises:
+            NotFoundError: no such job in that collection.
+            ConflictError: it has finished already.
+        """
+        with self._db.write() as conn:
+            row = conn.execute("SELECT state FROM jobs WHERE id=? AND collection=?", (job_id, collection)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no job {job_id!r} in collection {collection!r}")
+            if row["state"] in FINISHED:
+                raise ConflictError(f"job {job_id!r} has {row['state']} already")
+            conn.execute("UPDATE jobs SET cancel=1 WHERE id=?", (job_id,))
+            conn.execute("UPDATE jobs SET state='cancelled', finished_at=? WHERE id=? AND state IN ('queued',"
+                         " 'interrupted')", (time.time(), job_id))
+        return self.get(collection, job_id)
+
+    def cancel_requested(self, job_id: str) -> bool:
+        """True when the job was asked to stop."""
+        rows = self._db.read("SELECT cancel FROM jobs WHERE id=?", (job_id,))
+        return bool(rows and rows[0][0])
+
+    def requeue_unfinished(self) -> int:
+        """Queue again every running or interrupted job (call only while holding the ingest lock)."""
+        with self._db.write() as conn:
+            cur = conn.execute("UPDATE jobs SET state='queued' WHERE state IN ('running', 'interrupted')")
+            return int(cur.rowcount)
+
+    def drop_collection(self, collection: str) -> None:
+        """Forget the jobs of a deleted collection."""
+        with self._db.write() as conn:
+            conn.execute("DELETE FROM jobs WHERE collection=?", (collection,))
+
+    def ingested_documents(self) -> dict[str, int]:
+        """Documents written by finished jobs, per collection (a counter for metrics)."""
+        rows = self._db.read(
+            "SELECT collection, SUM(CAST(json_extract(report, '$.documents') AS INTEGER)) FROM jobs"
+            " WHERE report IS NOT NULL GROUP BY collection"
+        )
+        return {str(r[0]): int(r[1] or 0) for r in rows}
+
+    def counts(self) -> dict[str, int]:
+        """Jobs per state."""
+        found = {str(r[0]): int(r[1]) for r in self._db.read("SELECT state, COUNT(*) FROM jobs GROUP BY state")}
+        return {s: found.get(s, 0) for s in STATES}

@@ -1,0 +1,236 @@
+"""Per-collection stores, retrievers and answerers around models shared by every collection.
+
+The server loads the embedder, the LLM and the ontology once (:class:`SharedModels`)
+and opens a collection's store the first time a request names it
+(:class:`CollectionRegistry`). Everything here is blocking: call it from worker threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import cast
+
+from api import collections
+from api.entity_cache import CachedEntities
+from core.errors import HopgraphError
+from core.settings import Settings
+from graph.ontology import Ontology, load_ontology
+from graph.ports import GraphStore
+from graph.store import KnowledgeStore, open_store
+from inference.embedder import Embedder, load_embedder
+from inference.llm import LocalLLM, load_llm
+from retrieval.answer import Answerer
+from retrieval.graph_index import GraphIndex
+from retrieval.linking import EntityLinker
+from retrieval.retriever import Retriever
+
+log = logging.getLogger("hopgraph.api")
+MODEL_LOAD_LOCK = threading.Lock()
+"""Held while a model loads: two threads importing and exporting the same model at once (the first ONNX
+export of the embedder, lazily imported libraries) is not safe."""
+
+
+class SharedModels:
+    """The ontology, embedder, LLM and question-phrase finder of one server process, each loaded once."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._ontology: Ontology | None = None
+        self._embedder: Embedder | None = None
+        self._llm: LocalLLM | None = None
+        self._phrases: Callable[[str], list[str]] | None = None
+
+    @property
+    def ontology(self) -> Ontology:
+        """The ontology in force (raises OntologyError when invalid)."""
+        with self._lock:
+            if self._ontology is None:
+                self._ontology = load_ontology(self.settings.ontology_path)
+            return self._ontology
+
+    @property
+    def embedder(self) -> Embedder:
+        """The query embedder (ConfigError/ModelError when it cannot be loaded)."""
+        with self._lock:
+            if self._embedder is None:
+                # one intra-op thread: a question is one short text, and concurrency comes from query threads
+                with MODEL_LOAD_LOCK:
+                    self._embedder = load_embedder(self.settings.model_copy(update={"threads": 1}))
+            return self._embedder
+
+    @property
+    def llm(self) -> LocalLLM:
+        """The local LLM, loaded on first use."""
+        with self._lock:
+            if self._llm is None:
+                with MODEL_LOAD_LOCK:
+                    self._llm = load_llm(self.settings)
+            return self._llm
+
+    @property
+    def phrases(self) -> Callable[[str], list[str]] | None:
+        """spaCy question phrases when ``question_ner = spacy``, else None (capitalised spans)."""
+        if self.settings.question_ner != "spacy":
+            return None
+        with self._lock:
+            if self._phrases is None:
+                from extraction.nlp import load_spacy
+
+                nlp = load_spacy(self.settings.spacy_model)
+                lock = threading.Lock()
+
+                def phrases(question: str) -> list[str]:
+                    with lock:
+                        return [ent.text for ent in nlp(question).ents]
+
+                self._phrases = phrases
+            return self._phrases
+
+    def loaded(self) -> bool:
+        """True when the embedder and the LLM are loaded."""
+        return self._embedder is not None and self._llm is not None
+
+    def preload(self) -> None:
+        """Load the models now (blocking).
+
+        Raises:
+            ConfigError, ModelError, OntologyError: a model cannot be loaded.
+        """
+        _ = self.ontology, self.embedder, self.phrases, self.llm
+
+
+class ServingRetriever(Retriever):
+    """A retriever that keeps answering from its current graph index while a newer one is built.
+
+    The base retriever rebuilds its index under its lock when the store changes, so every
+    query waits for the rebuild; during a long ingest that happens after every batch. Here
+    the rebuild runs in a background thread and is swapped in when done (the dense and
+    keyword searches are always current; passages of deleted chunks are skipped).
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._refreshing = False
+
+    def _indexes(self) -> tuple[GraphIndex, EntityLinker]:
+        with self._lock:
+            index, linker = self._index, self._linker
+        if index is None or linker is None:
+            return super()._indexes()
+        if index.version != self._store.graph.version():
+            with self._lock:
+                start, self._refreshing = not self._refreshing, True
+            if start:
+                threading.Thread(target=self._refresh, name="hopgraph-index", daemon=True).start()
+        return index, linker
+
+    def _refresh(self) -> None:
+        try:
+            graph = self._store.graph
+            version = graph.version()
+            index = GraphIndex(graph.mention_pairs(), graph.relation_pairs(), version)
+            linker = EntityLinker(graph.entity_keys(), self._ontology.aliases)
+            with self._lock:
+                self._index, self._linker = index, linker
+        except HopgraphError as exc:  # keep serving the previous index; the next query tries again
+            log.warning("graph index refresh failed: %s", exc)
+        finally:
+            with self._lock:
+                self._refreshing = False
+
+
+def _ontology_stamp(settings: Settings, name: str) -> float:
+    """Changes when the collection's own ontology file is replaced (0 when it has none)."""
+    try:
+        return (collections.directory(settings, name) / "ontology.yaml").stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0.0
+
+
+class Collection:
+    """One open collection: its store, retriever and answerer."""
+
+    def __init__(self, name: str, settings: Settings, store: KnowledgeStore, models: SharedModels,
+                 ontology: Ontology, stamp: float) -> None:
+        self.name = name
+        self.settings = settings
+        self.store = store
+        self.ontology = ontology
+        self.stamp = stamp
+        self.retriever = ServingRetriever(store, models.embedder, ontology, phrases=models.phrases)
+        # the answerer reads entities through a cache (it never writes through this view)
+        cached = KnowledgeStore(cast(GraphStore, CachedEntities(store.graph)), store.vectors)
+        self.answerer = Answerer(cached, llm_factory=lambda: models.llm)
+
+    def close(self) -> None:
+        """Close the store."""
+        self.store.close()
+
+
+class CollectionRegistry:
+    """Opens each collection once, on first use, and closes them all at shutdown."""
+
+    def __init__(self, settings: Settings, models: SharedModels) -> None:
+        collections.check_embedded(settings)
+        self.settings = settings
+        self.models = models
+        self._lock = threading.Lock()
+        self._open: dict[str, Collection] = {}
+
+    def get(self, name: str) -> Collection:
+        """The open collection ``name``, opening it if needed.
+
+        Raises:
+            NotFoundError: no such collection.
+            StoreError: its store cannot be opened.
+        """
+        with self._lock:
+            found = self._open.get(name)
+            if found is not None and self._current(found):
+                return found
+            if found is not None:  # deleted or given a new ontology (perhaps by another process): reopen;
+                del self._open[name]  # requests still using the old one finish with it (closed when collected)
+            collections.require(self.settings, name)
+            stamp = _ontology_stamp(self.settings, name)
+            csettings = collections.collection_settings(self.settings, name)
+            ontology = self.models.ontology if stamp == 0.0 else load_ontology(csettings.ontology_path)
+            store = open_store(csettings, ontology)
+            try:
+                found = Collection(name, csettings, store, self.models, ontology, stamp)
+            except BaseException:
+                store.close()
+                raise
+            self._open[name] = found
+            return found
+
+    def _current(self, found: Collection) -> bool:
+        return collections.exists(self.settings, found.name) and _ontology_stamp(self.settings,
+                                                                                   found.name) == found.stamp
+
+    def peek(self, name: str) -> Collection | None:
+        """The collection if it is open, exists and has the same ontology (no lock, two ``stat``s: fine on
+        the event loop)."""
+        found = self._open.get(name)
+        return found if found is not None and self._current(found) else None
+
+    def opened(self) -> list[Collection]:
+        """The collections open now."""
+        with self._lock:
+            return list(self._open.values())
+
+    def close(self, name: str) -> None:
+        """Close one collection if it is open."""
+        with self._lock:
+            found = self._open.pop(name, None)
+        if found is not None:
+            found.close()
+
+    def close_all(self) -> None:
+        """Close every open collection."""
+        with self._lock:
+            opened, self._open = list(self._open.values()), {}
+        for c in opened:
+            c.close()

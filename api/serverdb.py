@@ -1,0 +1,106 @@
+"""The server's own small database: API keys, ingest jobs, audit log.
+
+One SQLite file (``DATA_DIR/server.db``, WAL) shared by the CLI, every server
+worker process and the ingest worker; each process opens its own connection.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from core.errors import StoreError, StoreUnavailableError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS keys (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, collections TEXT NOT NULL,
+    salt BLOB NOT NULL, hash TEXT NOT NULL, created_at REAL NOT NULL, revoked_at REAL);
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY, collection TEXT NOT NULL, state TEXT NOT NULL, created_at REAL NOT NULL,
+    started_at REAL, finished_at REAL, key_id TEXT, paths TEXT NOT NULL, documents TEXT NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0, total INTEGER NOT NULL DEFAULT 0, report TEXT,
+    errors TEXT NOT NULL DEFAULT '[]', error TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+    cancel INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, created_at);
+CREATE INDEX IF NOT EXISTS jobs_collection ON jobs(collection, created_at);
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, key_id TEXT, key_name TEXT,
+    collection TEXT, action TEXT NOT NULL, target TEXT NOT NULL, before TEXT, after TEXT);
+CREATE INDEX IF NOT EXISTS audit_collection ON audit(collection, seq);
+"""
+
+
+def _translate(exc: sqlite3.Error, what: str) -> StoreError:
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+        return StoreUnavailableError(f"server database busy: {what}")
+    return StoreError(f"server database failed: {what}: {exc}")
+
+
+class ServerDB:
+    """A thread-safe connection to ``server.db``."""
+
+    def __init__(self, path: Path) -> None:
+        """Open (creating if needed) the database.
+
+        Raises:
+            StoreError: it cannot be opened.
+        """
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10.0)
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.executescript(SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open server database {path}: {exc}") from exc
+        self._lock = threading.RLock()
+
+    def read(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
+        """Run a read query.
+
+        Raises:
+            StoreError: SQLite failed (StoreUnavailableError when the file stays locked).
+        """
+        with self._lock:
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise _translate(exc, "read") from exc
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``), committed on success, rolled back on error.
+
+        Raises:
+            StoreError: SQLite failed (StoreUnavailableError when the file stays locked).
+        """
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise _translate(exc, "begin") from exc
+            try:
+                yield self._conn
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._conn.execute("ROLLBACK")
+                raise _translate(exc, "write") from exc
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
+
+
+def server_db_path(data_dir: Path) -> Path:
+    """Where the server database of ``data_dir`` lives."""
+    return data_dir / "server.db"

@@ -1,0 +1,209 @@
+"""HTTP API load benchmark: N concurrent clients on loopback against a real ``hopgraph serve``.
+
+The server holds the MuSiQue corpus in collection ``musique`` (ingested through the
+API on first use, kept in --data-dir for later runs). While the load runs, the 2Wiki
+corpus is ingested into a fresh collection ``twowiki`` by the server's ingest worker.
+Two phases of --duration seconds each: ``/retrieve`` (hybrid, k=5), then extractive
+``/query``; each client cycles through the MuSiQue questions, one request at a time, a
+new connection per request unless --keepalive (a few long-lived connections can pile up
+on one of the server processes). Prints one JSON object per endpoint: endpoint, qps,
+p50_ms, p95_ms, p99_ms, errors (plus requests, clients, workers, keepalive, and the
+documents the background ingest committed during the phase).
+
+Usage: python bench/api_load.py [--clients 4] [--duration 20] [--workers 2] [--keepalive]
+                                [--data-dir DIR] [--model-cache DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DATA = ROOT.parent / "shared" / "data"
+
+from api.keys import KeyStore  # noqa: E402
+from api.serverdb import ServerDB, server_db_path  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _admin_key(data_dir: Path) -> str:
+    db = ServerDB(server_db_path(data_dir))
+    try:
+        return KeyStore(db).create("admin", [], "api-load-bench")[1]
+    finally:
+        db.close()
+
+
+def _start(args: argparse.Namespace, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "HOPGRAPH_API_RATE_PER_S": "0", "HOPGRAPH_GRAPH_STORE": "embedded",
+           "HOPGRAPH_VECTOR_STORE": "embedded"}
+    if args.model_cache:
+        env["HOPGRAPH_MODEL_CACHE_DIR"] = str(args.model_cache)
+    log = (args.data_dir / "server.log").open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "--data-dir", str(args.data_dir), "serve", "--port", str(port),
+         "--workers", str(args.workers), "--log-level", "warning"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}; see server.log")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit("server not ready in time")
+
+
+def _job(client: httpx.Client, collection: str, job_id: str) -> dict[str, Any]:
+    job: dict[str, Any] = client.get(f"/v1/collections/{collection}/jobs/{job_id}").json()
+    return job
+
+
+def _cancel_all(client: httpx.Client, collection: str) -> None:
+    """Cancel the collection's unfinished jobs and wait until none runs."""
+    res = client.get(f"/v1/collections/{collection}/jobs", params={"limit": 500})
+    if res.status_code != 200:
+        return
+    for job in res.json():
+        if job["state"] in ("queued", "running", "interrupted"):
+            client.delete(f"/v1/collections/{collection}/jobs/{job['id']}")
+            while _job(client, collection, job["id"])["state"] == "running":
+                time.sleep(0.5)
+
+
+def _ingest(client: httpx.Client, collection: str, corpus: Path, fresh: bool) -> str:
+    """Queue an ingest of ``corpus`` into ``collection`` (recreated when ``fresh``); returns the job id."""
+    if fresh:
+        _cancel_all(client, collection)
+        client.delete(f"/v1/collections/{collection}")
+    client.post("/v1/collections", json={"name": collection})
+    res = client.post(f"/v1/collections/{collection}/documents",
+                      files=[("files", (corpus.name, corpus.read_bytes(), "application/json"))])
+    res.raise_for_status()
+    return str(res.json()["id"])
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+async def _phase(url: str, key: str, path: str, body: dict[str, Any], questions: list[str], clients: int,
+                 duration: float, keepalive: bool) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + duration
+
+    async def client(i: int) -> None:
+        nonlocal errors
+        # without keep-alive each request is a new connection, which the least busy server process accepts;
+        # a few long-lived connections can pile up on one process
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1 if keepalive else 0)
+        async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60,
+                                     limits=limits) as c:
+            n = i
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                try:
+                    res = await c.post(path, json={**body, "question": questions[n % len(questions)]})
+                    ok = res.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                if ok:
+                    latencies.append((time.perf_counter() - started) * 1000.0)
+                else:
+                    errors += 1
+                n += clients
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(i) for i in range(clients)))
+    elapsed = time.perf_counter() - started
+    return {"qps": round(len(latencies) / elapsed, 1), "p50_ms": round(_percentile(latencies, 0.50), 1),
+            "p95_ms": round(_percentile(latencies, 0.95), 1), "p99_ms": round(_percentile(latencies, 0.99), 1),
+            "errors": errors, "requests": len(latencies) + errors}
+
+
+def main() -> None:
+    """Run the benchmark and print one JSON object per endpoint."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=2, help="server processes")
+    parser.add_argument("--keepalive", action="store_true", help="reuse each client's connection")
+    parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "hopgraph-api-load",
+                        help="server data directory; the MuSiQue collection is kept there between runs")
+    parser.add_argument("--model-cache", type=Path, default=None, help="shared ONNX export cache")
+    parser.add_argument("--corpus", type=Path, default=DATA / "musique" / "corpus.json")
+    parser.add_argument("--questions", type=Path, default=DATA / "musique" / "questions.json")
+    parser.add_argument("--ingest-corpus", type=Path, default=DATA / "2wiki" / "corpus.json")
+    args = parser.parse_args()
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    args.data_dir = args.data_dir.resolve()
+    questions = [q["question"] for q in json.loads(args.questions.read_text())]
+    key = _admin_key(args.data_dir)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = _start(args, port)
+    try:
+        _wait_ready(url, proc)
+        admin = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=600)
+        stats = admin.get("/v1/collections/musique")
+        if stats.status_code != 200 or stats.json()["documents"] < 1000:
+            job = _ingest(admin, "musique", args.corpus, fresh=False)
+            while _job(admin, "musique", job)["state"] not in ("succeeded", "failed", "cancelled"):
+                time.sleep(2)
+        for _ in range(3):  # warm the graph index and the models
+            admin.post("/v1/collections/musique/query", json={"question": questions[0], "extractive": True})
+        background = _ingest(admin, "twowiki", args.ingest_corpus, fresh=True)
+        while _job(admin, "twowiki", background)["state"] == "queued":
+            time.sleep(0.2)
+        phases = [("/retrieve", {"mode": "hybrid", "k": 5}), ("/query", {"extractive": True, "k": 5})]
+        for endpoint, body in phases:
+            before = _job(admin, "twowiki", background)
+            result = asyncio.run(_phase(url, key, f"/v1/collections/musique{endpoint}", body, questions,
+                                        args.clients, args.duration, args.keepalive))
+            after = _job(admin, "twowiki", background)
+            print(json.dumps({"endpoint": endpoint, **result, "clients": args.clients, "workers": args.workers,
+                              "keepalive": args.keepalive,
+                              "ingest_state": after["state"],
+                              "ingested_during": after["progress"]["done"] - before["progress"]["done"]}),
+                  flush=True)
+        _cancel_all(admin, "twowiki")  # so that it does not resume at the next start
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+if __name__ == "__main__":
+    main()
