@@ -8,39 +8,17 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
+from api.cli_errors import handle_errors
 from api.context import AppContext
 from api.shapes import answer_to_dict
 from core.errors import HopgraphError, InputError, NotFoundError
 from core.settings import load_settings
 from retrieval.types import MODES, PathEdge, RetrievalResult
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _handle_errors(func: F) -> F:
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except NotFoundError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
-        except InputError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
-        except HopgraphError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(3)
-
-    return wrapper  # type: ignore[return-value]
-
 
 @click.group()
 @click.option("--config", type=click.Path(dir_okay=False, path_type=Path), help="TOML settings file.")
@@ -63,7 +41,7 @@ def main(ctx: click.Context, config: Path | None, data_dir: Path | None, threads
 @click.option("--glob", "pattern", help="File-name pattern under directories, e.g. '*.md'.")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
 @click.pass_obj
-@_handle_errors
+@handle_errors
 def ingest(app: AppContext, paths: tuple[Path, ...], pattern: str | None, progress: bool) -> None:
     """Ingest files and directories (txt, md, html, pdf, docx, json, jsonl)."""
     from tqdm import tqdm
@@ -99,7 +77,7 @@ def ingest(app: AppContext, paths: tuple[Path, ...], pattern: str | None, progre
 @main.command()
 @click.argument("doc", required=True)
 @click.pass_obj
-@_handle_errors
+@handle_errors
 def delete(app: AppContext, doc: str) -> None:
     """Delete a document (by id or source path) and all it alone contributed."""
     key = str(Path(doc).resolve()) if Path(doc).exists() else doc
@@ -113,7 +91,7 @@ def delete(app: AppContext, doc: str) -> None:
 
 @main.command()
 @click.pass_obj
-@_handle_errors
+@handle_errors
 def stats(app: AppContext) -> None:
     """Counts of what the store holds."""
     s = app.store.graph.stats()
@@ -131,7 +109,7 @@ def docs() -> None:
 @click.option("--offset", default=0, show_default=True)
 @click.option("--limit", default=50, show_default=True)
 @click.pass_obj
-@_handle_errors
+@handle_errors
 def docs_list(app: AppContext, offset: int, limit: int) -> None:
     """List documents."""
     for d in app.store.graph.list_documents(offset, limit):
@@ -147,7 +125,7 @@ def entities() -> None:
 @click.argument("name")
 @click.option("--limit", default=10, show_default=True)
 @click.pass_obj
-@_handle_errors
+@handle_errors
 def entities_search(app: AppContext, name: str, limit: int) -> None:
     """Find entities by name or alias."""
     hits = app.store.graph.search_entities(name, limit)
@@ -169,7 +147,7 @@ def entity() -> None:
 @click.argument("entity_id")
 @click.option("--limit", default=20, show_default=True, help="Neighbours to show.")
 @click.pass_obj
-@_handle_errors
+@handle_errors
 def entity_show(app: AppContext, entity_id: str, limit: int) -> None:
     """Aliases, type, description and neighbours (with relation types and evidence)."""
     graph = app.store.graph
@@ -217,7 +195,7 @@ def _print_passages(result: RetrievalResult) -> None:
 @click.option("--extractive", is_flag=True, help="No LLM: answer with the best-supported sentence or entity.")
 @click.option("--json", "as_json", is_flag=True, help="Print the structured result as JSON.")
 @click.pass_obj
-@_handle_errors
+@handle_errors
 def ask(app: AppContext, question: str, mode: str | None, top_k: int | None, extractive: bool, as_json: bool) -> None:
     """Answer a question with citations (streams the LLM's tokens)."""
     result = app.retriever.retrieve(question, mode or app.settings.retrieval_mode, top_k or app.settings.top_k)
@@ -256,7 +234,7 @@ def ask(app: AppContext, question: str, mode: str | None, top_k: int | None, ext
 @click.option("--store", type=click.Path(file_okay=False, path_type=Path),
               help="Store directory to (re)use; default: a fresh temporary one.")
 @click.pass_obj
-@_handle_errors
+@handle_errors
 def evaluate_cmd(app: AppContext, questions: Path, corpus: Path, modes: str, limit: int | None, no_llm: bool,
                  as_json: bool, store: Path | None) -> None:
     """Ingest CORPUS into a store, then score retrieval and answers on QUESTIONS for each mode."""

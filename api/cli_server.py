@@ -2,33 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
-
 import click
 
+from api.cli_errors import handle_errors
 from api.context import AppContext
-from core.errors import HopgraphError, InputError, NotFoundError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def handle_errors(func: F) -> F:
-    """Exit 1 for input and not-found errors, 3 for other hopgraph errors; a message, never a traceback."""
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (InputError, NotFoundError) as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
-        except HopgraphError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(3)
-
-    return wrapper  # type: ignore[return-value]
 
 
 @click.command()
