@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.profiles import drop_collections as drop_weaviate
+from bench.profiles import wipe_neo4j
 from core.errors import StoreError
 from core.settings import Settings
 from graph.embedded.database import EmbeddedDatabase
@@ -28,7 +30,6 @@ from graph.store import KnowledgeStore, open_store
 from graph.weaviate.connection import connect
 from graph.weaviate.vector_store import WeaviateVectorStore
 
-WIPE_NEO4J = "MATCH (n) DETACH DELETE n"
 
 
 def _unreachable(service: str, exc: BaseException) -> None:
@@ -65,26 +66,6 @@ def weaviate_available(tmp_path_factory: pytest.TempPathFactory) -> None:
         connect(s.weaviate_host, s.weaviate_http_port, s.weaviate_grpc_port, s.weaviate_api_key, timeout_s=5.0).close()
     except StoreError as exc:
         _unreachable("Weaviate", exc)
-
-
-def wipe_neo4j(settings: Settings) -> None:
-    """Delete every node of the (single, Community) test database; constraints stay."""
-    conn = Neo4jConnection(settings.neo4j_uri, settings.neo4j_user, settings.neo4j_password, settings.neo4j_database)
-    try:
-        conn.run_write(WIPE_NEO4J)
-    finally:
-        conn.close()
-
-
-def drop_weaviate(settings: Settings) -> None:
-    """Delete the collections of ``settings.weaviate_collection_prefix``."""
-    client = connect(settings.weaviate_host, settings.weaviate_http_port, settings.weaviate_grpc_port,
-                     settings.weaviate_api_key)
-    try:
-        prefix = settings.weaviate_collection_prefix
-        client.collections.delete([f"{prefix}Chunk", f"{prefix}Entity"])
-    finally:
-        client.close()
 
 
 def unique_prefix() -> str:
