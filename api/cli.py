@@ -268,10 +268,13 @@ def evaluate_cmd(app: AppContext, questions: Path, corpus: Path, modes: str, lim
 
 
 def _register_server_commands() -> None:
+    from api.cli_curate import entity_edit, entity_merge, entity_split
     from api.cli_server import keys, serve
 
     main.add_command(serve)
     main.add_command(keys)
+    for command in (entity_edit, entity_merge, entity_split):
+        entity.add_command(command)
 
 
 _register_server_commands()

@@ -12,6 +12,7 @@ ends claiming, ``abort`` interrupts the current job after its next batch.
 from __future__ import annotations
 
 import fcntl
+import functools
 import logging
 import os
 import signal
@@ -164,6 +165,21 @@ class IngestWorker:
         finally:
             store.close()
 
+    def _curate(self, job: Job, progress: Callable[[int, int], None]) -> tuple[IngestReport, list[str]]:
+        """Extract again the documents of the entities a curation change touched."""
+        from extraction.curation import apply_change
+
+        csettings = collections.collection_settings(self._settings, job.collection)
+        ontology, nlp, embedder = self._models(csettings.ontology_path)
+        store = open_store(csettings, ontology)
+        try:
+            pipeline = collections.build_pipeline(csettings, store, nlp, embedder)
+            entities = [str(e) for e in job.payload.get("entities", [])]
+            reembed = frozenset(str(e) for e in job.payload.get("reembed", []))
+            return apply_change(pipeline, store.graph, entities, reembed, progress), job.documents
+        finally:
+            store.close()
+
     def run_job(self, jobs: JobStore, job: Job) -> None:
         """Run one claimed job and record how it ended."""
         if job.attempts > MAX_ATTEMPTS:
@@ -187,7 +203,8 @@ class IngestWorker:
                 last = now
 
         try:
-            report, documents = self._ingest(job, base, progress)
+            run = self._curate if job.kind == "curate" else functools.partial(self._ingest, base=base)
+            report, documents = run(job, progress=progress)
         except JobCancelled:
             jobs.finish(job.id, "cancelled", None, [])
             return

@@ -42,6 +42,8 @@ class Job:
     errors: list[dict[str, str]] = field(default_factory=list)
     error: str | None = None
     attempts: int = 0
+    kind: str = "ingest"  # "ingest" (files) or "curate" (extract the documents of curated entities again)
+    payload: dict[str, Any] = field(default_factory=dict)
 
 
 def _job(r: sqlite3.Row) -> Job:
@@ -50,7 +52,7 @@ def _job(r: sqlite3.Row) -> Job:
         paths=json.loads(r["paths"]), documents=json.loads(r["documents"]), done=int(r["done"]),
         total=int(r["total"]), started_at=r["started_at"], finished_at=r["finished_at"], key_id=r["key_id"],
         report=json.loads(r["report"]) if r["report"] else None, errors=json.loads(r["errors"]), error=r["error"],
-        attempts=int(r["attempts"]),
+        attempts=int(r["attempts"]), kind=str(r["kind"]), payload=json.loads(r["payload"]) if r["payload"] else {},
     )
 
 
@@ -60,18 +62,21 @@ class JobStore:
     def __init__(self, db: ServerDB) -> None:
         self._db = db
 
-    def create(self, collection: str, paths: list[str], documents: list[str], key_id: str | None) -> Job:
+    def create(self, collection: str, paths: list[str], documents: list[str], key_id: str | None, *,
+               kind: str = "ingest", payload: dict[str, Any] | None = None) -> Job:
         """Queue a job.
 
         Raises:
             StoreError: the server database failed.
         """
-        job = Job(secrets.token_hex(8), collection, "queued", time.time(), paths, documents, key_id=key_id)
+        job = Job(secrets.token_hex(8), collection, "queued", time.time(), paths, documents, key_id=key_id,
+                  kind=kind, payload=payload or {})
         with self._db.write() as conn:
             conn.execute(
-                "INSERT INTO jobs(id, collection, state, created_at, key_id, paths, documents)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (job.id, collection, job.state, job.created_at, key_id, json.dumps(paths), json.dumps(documents)),
+                "INSERT INTO jobs(id, collection, state, created_at, key_id, paths, documents, kind, payload)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (job.id, collection, job.state, job.created_at, key_id, json.dumps(paths), json.dumps(documents),
+                 kind, json.dumps(job.payload)),
             )
         return job
 

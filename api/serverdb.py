@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     started_at REAL, finished_at REAL, key_id TEXT, paths TEXT NOT NULL, documents TEXT NOT NULL,
     done INTEGER NOT NULL DEFAULT 0, total INTEGER NOT NULL DEFAULT 0, report TEXT,
     errors TEXT NOT NULL DEFAULT '[]', error TEXT, attempts INTEGER NOT NULL DEFAULT 0,
-    cancel INTEGER NOT NULL DEFAULT 0);
+    cancel INTEGER NOT NULL DEFAULT 0, kind TEXT NOT NULL DEFAULT 'ingest', payload TEXT);
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, created_at);
 CREATE INDEX IF NOT EXISTS jobs_collection ON jobs(collection, created_at);
 CREATE TABLE IF NOT EXISTS audit (
@@ -32,6 +32,17 @@ CREATE TABLE IF NOT EXISTS audit (
     collection TEXT, action TEXT NOT NULL, target TEXT NOT NULL, before TEXT, after TEXT);
 CREATE INDEX IF NOT EXISTS audit_collection ON audit(collection, seq);
 """
+ADDED_COLUMNS = (  # columns later versions added: (table, column, declaration)
+    ("jobs", "kind", "TEXT NOT NULL DEFAULT 'ingest'"),
+    ("jobs", "payload", "TEXT"),
+)
+
+
+def _add_columns(conn: sqlite3.Connection) -> None:
+    for table, column, declaration in ADDED_COLUMNS:
+        present = {str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
 
 def _translate(exc: sqlite3.Error, what: str) -> StoreError:
@@ -57,6 +68,7 @@ class ServerDB:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.executescript(SCHEMA)
+            _add_columns(self._conn)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open server database {path}: {exc}") from exc
         self._lock = threading.RLock()

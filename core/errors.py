@@ -34,7 +34,11 @@ class ConfigError(HopgraphError):
 
 
 class InputError(HopgraphError):
-    """A document or argument supplied by the user cannot be used."""
+    """A document or argument supplied by the user cannot be used; ``field`` names the argument when known."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class UnsupportedFormatError(InputError):

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 from extraction.mentions import RawMention
 from extraction.relations import RawRelation
+from graph.curation import Curation
+from graph.model import Entity, Mention, Relation, RelationEvidence, relation_id, stable_id
 from graph.normalize import normalize_name
 from graph.ontology import AliasRules
-from graph.model import Entity, Mention, Relation, RelationEvidence, relation_id, stable_id
 
 
 def entity_id(key: str) -> str:
@@ -67,9 +68,10 @@ def _short_title(title: str) -> str | None:
 
 
 def canonicalise(
-    doc_id: str, extractions: list[ChunkExtraction], rules: AliasRules
+    doc_id: str, extractions: list[ChunkExtraction], rules: AliasRules, curation: Curation | None = None
 ) -> tuple[list[Entity], list[Mention], list[Relation]]:
-    """Build the entities, mentions and relations one document contributes."""
+    """Build the entities, mentions and relations one document contributes, with ``curation`` applied."""
+    curation = curation or Curation()
     keys_by_type: dict[str, set[str]] = defaultdict(set)
     for ex in extractions:
         for m in ex.mentions:
@@ -87,7 +89,7 @@ def canonicalise(
         for m in ex.mentions:
             key = remap.get(m.key, m.key)
             mtype = "Person" if key != m.key else m.type
-            eid = entity_id(key)
+            eid = curation.resolve(entity_id(key), m.surface, doc_id)
             keys[eid] = key
             ids.append(eid)
             types[eid][mtype] += 0 if mtype == "Thing" else 1
@@ -107,14 +109,16 @@ def canonicalise(
         for m in ex.mentions:
             short = _short_title(m.surface) if m.is_title else None
             if short:
-                extra_aliases[entity_id(remap.get(m.key, m.key))].add(short)
+                eid = curation.resolve(entity_id(remap.get(m.key, m.key)), m.surface, doc_id)
+                extra_aliases[eid].add(short)
     entities: list[Entity] = []
     for eid, counter in types.items():
         typed = [(n, t) for t, n in counter.items() if t != "Thing" and n > 0]
         etype = max(typed)[1] if typed else "Thing"
         full = {s: n for s, n in names[eid].items() if normalize_name(s, etype, rules) == keys[eid]}
         name = max((full or names[eid]).items(), key=lambda kv: (kv[1], len(kv[0])))[0]
-        entities.append(Entity(eid, name, etype, tuple(sorted(set(names[eid]) | extra_aliases[eid]))))
+        entity = Entity(eid, name, etype, tuple(sorted(set(names[eid]) | extra_aliases[eid])))
+        entities.append(curation.apply(entity))
     rels = [
         Relation(rid, head, rtype, tail, max(e.confidence for e in evs), tuple(evs))
         for rid, (head, rtype, tail, evs) in relations.items()

@@ -8,7 +8,6 @@ the passage resolve to it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # spaCy (and torch through thinc) stays out of processes that do not parse

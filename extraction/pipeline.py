@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterator
 from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -25,6 +25,7 @@ from extraction.canonical import ChunkExtraction, canonicalise
 from extraction.chunking import Chunker
 from extraction.nlp import NlpResult, NlpRunner
 from extraction.readers import JsonFields, SourceRecord, discover, read_file
+from graph.curation import Curation, parse_records
 from graph.model import Chunk, Document, DocumentBundle, stable_id
 from graph.store import KnowledgeStore
 from inference.embedder import Embedder
@@ -117,6 +118,8 @@ class IngestPipeline:
         self._max_bytes = max_file_bytes
         self._fields = json_fields
         self._batch = batch_documents
+        self._curation = Curation()
+        self._reembed: frozenset[str] = frozenset()
 
     # -- reading ------------------------------------------------------------------
 
@@ -149,7 +152,9 @@ class IngestPipeline:
 
     # -- processing -----------------------------------------------------------------
 
-    def _chunk(self, docs: list[Document]) -> tuple[list[tuple[Document, list[Chunk]]], list[tuple[str, int, str, int]]]:
+    def _chunk(
+        self, docs: list[Document]
+    ) -> tuple[list[tuple[Document, list[Chunk]]], list[tuple[str, int, str, int]]]:
         chunked = [(d, self._chunker.split(d.id, d.text)) for d in docs]
         items = [(c.text, c.start, *_title_in(d, c.start, c.end)) for d, chunks in chunked for c in chunks]
         return chunked, items
@@ -172,7 +177,7 @@ class IngestPipeline:
                 extractions.append(ChunkExtraction(c.id, c.start, res.mentions.mentions, res.relations))
                 prefix = doc.title if doc.title and doc.title not in c.text else ""
                 embed_texts.append(f"{prefix}: {c.text}" if prefix else c.text)
-            entities, mentions, relations = canonicalise(doc.id, extractions, rules)
+            entities, mentions, relations = canonicalise(doc.id, extractions, rules, self._curation)
             for e in entities:
                 if e.id not in embedded and e.type not in _NOT_EMBEDDED_TYPES:
                     new_entities.setdefault(e.id, e.name)
@@ -180,7 +185,7 @@ class IngestPipeline:
                 DocumentBundle(doc, tuple(chunks), tuple(entities), tuple(mentions), tuple(relations), None, rejected)
             )
         missing = self._store.vectors.missing_entities(new_entities)
-        ids = [e for e in new_entities if e in missing]
+        ids = [e for e in new_entities if e in missing or e in self._reembed]
         embedded.update(ids)
         return _Prepared(bundles, embed_texts, ids, [new_entities[e] for e in ids])
 
@@ -232,7 +237,40 @@ class IngestPipeline:
         """
         started = time.perf_counter()
         report = IngestReport()
+        self._curation, self._reembed = parse_records(self._store.graph.curation_rules()), frozenset()
         todo = self.read(paths, pattern, report)
+        self._process(todo, report, progress)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def reprocess(
+        self,
+        doc_ids: list[str],
+        reembed: frozenset[str] = frozenset(),
+        progress: Callable[[int, int], None] | None = None,
+    ) -> IngestReport:
+        """Extract the stored documents ``doc_ids`` again (their text as stored), under the current
+        curation rules, and write them back; ``reembed``: entities whose vectors are renewed.
+
+        Used after a curation change; ids no longer stored are skipped.
+
+        Raises:
+            StoreError, ConfigError, ModelError: as :meth:`run`.
+        """
+        started = time.perf_counter()
+        report = IngestReport()
+        self._curation, self._reembed = parse_records(self._store.graph.curation_rules()), reembed
+        try:
+            todo = [d for d in (self._store.graph.get_document(i) for i in doc_ids) if d is not None]
+            self._process(todo, report, progress)
+        finally:
+            self._reembed = frozenset()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _process(
+        self, todo: list[Document], report: IngestReport, progress: Callable[[int, int], None] | None
+    ) -> None:
         if progress is not None:
             progress(0, len(todo))
         batches = list(self._batches(todo))
@@ -279,5 +317,3 @@ class IngestPipeline:
             writer.shutdown(wait=True)  # a write in flight finishes (or fails) as one transaction
         stats = self._store.graph.stats()
         report.entities, report.relations = stats.entities, stats.relations
-        report.seconds = time.perf_counter() - started
-        return report

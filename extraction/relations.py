@@ -12,7 +12,6 @@ ontology forbids is rejected and counted; an untyped verb link becomes
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # spaCy (and torch through thinc) stays out of processes that do not parse

@@ -21,9 +21,13 @@ class AliasRow(NamedTuple):
 
 def alias_rows(bundle: DocumentBundle, rules: AliasRules) -> list[AliasRow]:
     """Surfaces of the bundle's mentions (with counts) plus entity aliases no mention carries,
-    e.g. a title without its disambiguator."""
+    e.g. a title without its disambiguator. A pinned (curated) entity is named by its aliases only."""
     types = {e.id: e.type for e in bundle.entities}
-    surfaces = Counter((m.entity_id, m.surface) for m in bundle.mentions)
+    kept = {e.id: {a.casefold() for a in e.aliases} for e in bundle.entities if e.pinned}
+    surfaces = Counter(
+        (m.entity_id, m.surface) for m in bundle.mentions
+        if m.entity_id not in kept or m.surface.casefold() in kept[m.entity_id]
+    )
     for e in bundle.entities:
         for alias in e.aliases:
             surfaces.setdefault((e.id, alias), 0)

@@ -55,13 +55,18 @@ class Mention:
 
 @dataclass(frozen=True, slots=True)
 class Entity:
-    """A canonical thing. ``aliases`` are the surface forms that name it."""
+    """A canonical thing. ``aliases`` are the surface forms that name it.
+
+    ``pinned``: a curator fixed its name and type; stores keep them instead of deriving
+    the name from the most frequent surface, and keep only ``aliases`` as its names.
+    """
 
     id: str
     name: str
     type: str
     aliases: tuple[str, ...] = ()
     description: str = ""
+    pinned: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ service layer runs store calls in worker threads so the event loop never blocks.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -140,6 +140,22 @@ class GraphStore(ABC):
     @abstractmethod
     def relation_pairs(self) -> list[tuple[str, str, str, str, float]]:
         """Every (relation id, head, tail, type, best confidence), for graph indexes."""
+
+    @abstractmethod
+    def entity_documents(self, entity_ids: Sequence[str]) -> list[str]:
+        """Ids of the documents that mention or name any of ``entity_ids``, sorted."""
+
+    @abstractmethod
+    def curation_rules(self) -> dict[str, str]:
+        """Every stored curation record, key -> JSON body (see ``graph.curation``)."""
+
+    @abstractmethod
+    def save_curation_rules(self, rules: Mapping[str, str | None]) -> None:
+        """Store curation records atomically; a ``None`` body deletes the record. Changes :meth:`version`.
+
+        Raises:
+            StoreError: nothing was stored.
+        """
 
     @abstractmethod
     def version(self) -> str:

@@ -90,6 +90,8 @@ def hopgraph_error(request: Request[Any, Any, Any], exc: e.HopgraphError) -> Res
         log.error("%s %s failed: %s", request.method, request.url.path, exc, exc_info=exc)
     headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
     extensions = getattr(exc, "problem_extensions", None) if status < 500 else None
+    if isinstance(exc, e.InputError) and exc.field:
+        extensions = {**(extensions or {}), "field": exc.field}
     return problem(status, detail, slug, title, headers, **(extensions or {}))
 
 

@@ -62,9 +62,11 @@ class FileError(Struct):
 
 
 class JobOut(Struct):
-    """An ingest job. ``state``: queued, running, succeeded, failed, cancelled (or interrupted, until resumed)."""
+    """A job. ``kind``: ``ingest`` (files) or ``curate`` (documents of curated entities extracted again).
+    ``state``: queued, running, succeeded, failed, cancelled (or interrupted, until resumed)."""
 
     id: str
+    kind: str
     collection: str
     state: str
     created_at: float
@@ -77,6 +79,45 @@ class JobOut(Struct):
     report: dict[str, Any] | None
     error: str | None
     attempts: int
+
+
+Name = Annotated[str, Meta(min_length=1, max_length=300, pattern=r"\S")]
+EntityId = Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class EntityPatch(Struct, forbid_unknown_fields=True):
+    """Changes to an entity; fields left out stay as they are."""
+
+    name: Name | None = None
+    type: Annotated[str, Meta(min_length=1, max_length=100)] | None = None
+    add_aliases: Annotated[list[Name], Meta(max_length=100)] = []
+    remove_aliases: Annotated[list[Name], Meta(max_length=100)] = []
+
+
+class MergeRequest(Struct, forbid_unknown_fields=True):
+    """Entities to merge into ``target`` (optionally renamed or retyped)."""
+
+    sources: Annotated[list[EntityId], Meta(min_length=1, max_length=100)]
+    target: EntityId
+    name: Name | None = None
+    type: Annotated[str, Meta(min_length=1, max_length=100)] | None = None
+
+
+class SplitRequest(Struct, forbid_unknown_fields=True):
+    """The new entity's name (and type), and which mentions move to it: by surface and/or by document."""
+
+    name: Name
+    type: Annotated[str, Meta(min_length=1, max_length=100)] | None = None
+    surfaces: Annotated[list[Name], Meta(max_length=100)] = []
+    documents: Annotated[list[Annotated[str, Meta(min_length=1, max_length=256)]], Meta(max_length=1000)] = []
+
+
+class CurationOut(Struct):
+    """A curation change accepted: ``entity`` as it will be once ``job`` has extracted the documents again."""
+
+    action: str
+    entity: dict[str, Any]
+    job: JobOut
 
 
 class DocumentSummary(Struct):

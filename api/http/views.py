@@ -33,7 +33,7 @@ MAX_EVIDENCE = 3
 def job_out(job: Job) -> JobOut:
     """The body of a job."""
     return JobOut(
-        id=job.id, collection=job.collection, state=job.state, created_at=job.created_at,
+        id=job.id, kind=job.kind, collection=job.collection, state=job.state, created_at=job.created_at,
         started_at=job.started_at, finished_at=job.finished_at, progress=Progress(job.done, job.total),
         files=[p.removeprefix("files/") for p in job.paths], documents=job.documents,
         errors=[FileError(e["file"], e["reason"]) for e in job.errors], report=job.report, error=job.error,

@@ -17,7 +17,10 @@ from typing import Any
 
 from core.errors import StoreError
 
-SCHEMA_VERSION = 2  # 2: keyword index without stemming (as Weaviate's BM25)
+SCHEMA_VERSION = 3  # 2: keyword index without stemming (as Weaviate's BM25); 3: curation
+MIGRATIONS = {  # from version -> statements that bring it to the next
+    2: ("ALTER TABLE entities ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0",),
+}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -30,7 +33,9 @@ CREATE TABLE IF NOT EXISTS chunks (
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE TABLE IF NOT EXISTS entities (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL, type TEXT NOT NULL, key TEXT NOT NULL);
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, type TEXT NOT NULL, key TEXT NOT NULL,
+    pinned INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS curation (key TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS entities_key ON entities(key);
 CREATE TABLE IF NOT EXISTS aliases (
     entity_id TEXT NOT NULL, norm TEXT NOT NULL, surface TEXT NOT NULL, doc_id TEXT NOT NULL,
@@ -90,11 +95,26 @@ class EmbeddedDatabase:
                     "INSERT INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
                 )
             elif int(row[0]) != SCHEMA_VERSION:
-                raise StoreError(f"{path}: schema version {row[0]}, expected {SCHEMA_VERSION}")
+                self._migrate(path, int(row[0]))
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open embedded store {path}: {exc}") from exc
         self._lock = threading.RLock()
         self._depth = 0
+
+    def _migrate(self, path: Path, version: int) -> None:
+        if version > SCHEMA_VERSION or version not in MIGRATIONS:
+            raise StoreError(f"{path}: schema version {version}, expected {SCHEMA_VERSION}")
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            while version < SCHEMA_VERSION:
+                for statement in MIGRATIONS[version]:
+                    self._conn.execute(statement)
+                version += 1
+            self._conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(version),))
+        except sqlite3.Error:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from core.errors import NotFoundError
 from graph.aliases import alias_rows
+from graph.embedded import sql
 from graph.embedded.database import EmbeddedDatabase
-from graph.embedded.sql import INSERT_DOCUMENT, INSERT_CHUNK, INSERT_ENTITY, UPSERT_ALIAS, INSERT_MENTION, INSERT_RELATION, INSERT_EVIDENCE, BUMP, DOC_COLUMNS
 from graph.model import (
     Chunk,
     Document,
@@ -26,6 +26,7 @@ from graph.model import (
 from graph.normalize import normalize_name
 from graph.ontology import AliasRules
 from graph.ports import GraphStore
+
 
 def _document(row: sqlite3.Row | tuple[object, ...]) -> Document:
     return Document(
@@ -63,7 +64,7 @@ class EmbeddedGraphStore(GraphStore):
                 touched_relations |= rels
                 self._insert(conn, bundle)
             removed = self._collect_orphans(conn, touched_entities, touched_relations)
-            conn.execute(BUMP)
+            conn.execute(sql.BUMP)
         return removed
 
     def delete_document(self, doc_id: str) -> list[str]:
@@ -73,34 +74,35 @@ class EmbeddedGraphStore(GraphStore):
                 raise NotFoundError(f"no document {doc_id!r}")
             ents, rels = self._remove_contribution(conn, doc_id)
             removed = self._collect_orphans(conn, ents, rels)
-            conn.execute(BUMP)
+            conn.execute(sql.BUMP)
             return removed
 
     def _insert(self, conn: sqlite3.Connection, bundle: DocumentBundle) -> None:
         doc = bundle.document
         conn.execute(
-            INSERT_DOCUMENT,
+            sql.INSERT_DOCUMENT,
             (doc.id, doc.source, doc.sha256, doc.title, doc.text, json.dumps(doc.metadata),
              json.dumps(list(doc.acl)), time.time()),
         )
         conn.executemany(
-            INSERT_CHUNK, [(c.id, c.doc_id, c.start, c.end, c.text) for c in bundle.chunks]
+            sql.INSERT_CHUNK, [(c.id, c.doc_id, c.start, c.end, c.text) for c in bundle.chunks]
         )
         conn.executemany(
-            INSERT_ENTITY,
-            [(e.id, e.name, e.type, normalize_name(e.name, e.type, self._rules)) for e in bundle.entities],
+            sql.INSERT_ENTITY,
+            [(e.id, e.name, e.type, normalize_name(e.name, e.type, self._rules), int(e.pinned))
+             for e in bundle.entities],
         )
         conn.executemany(
-            UPSERT_ALIAS,
+            sql.UPSERT_ALIAS,
             [(a.entity_id, a.norm, a.surface, doc.id, a.count) for a in alias_rows(bundle, self._rules)],
         )
         conn.executemany(
-            INSERT_MENTION,
+            sql.INSERT_MENTION,
             [(m.chunk_id, doc.id, m.start, m.end, m.surface, m.entity_id) for m in bundle.mentions],
         )
-        conn.executemany(INSERT_RELATION, [(r.id, r.head, r.type, r.tail) for r in bundle.relations])
+        conn.executemany(sql.INSERT_RELATION, [(r.id, r.head, r.type, r.tail) for r in bundle.relations])
         conn.executemany(
-            INSERT_EVIDENCE,
+            sql.INSERT_EVIDENCE,
             [
                 (r.id, ev.chunk_id, doc.id, ev.start, ev.end, ev.confidence)
                 for r in bundle.relations
@@ -137,9 +139,9 @@ class EmbeddedGraphStore(GraphStore):
                 removed.append(eid)
             else:
                 best = conn.execute(
-                    "SELECT surface FROM aliases WHERE entity_id=? GROUP BY surface"
-                    " ORDER BY SUM(count) DESC, LENGTH(surface) DESC LIMIT 1",
-                    (eid,),
+                    "SELECT surface FROM aliases WHERE entity_id=? AND NOT EXISTS (SELECT 1 FROM entities"
+                    " WHERE id=? AND pinned) GROUP BY surface ORDER BY SUM(count) DESC, LENGTH(surface) DESC LIMIT 1",
+                    (eid, eid),
                 ).fetchone()
                 if best is not None:
                     conn.execute("UPDATE entities SET name=? WHERE id=?", (best[0], eid))
@@ -161,20 +163,20 @@ class EmbeddedGraphStore(GraphStore):
 
     def get_document(self, doc_id: str) -> Document | None:
         """See :meth:`GraphStore.get_document`."""
-        rows = self._db.query(f"SELECT {DOC_COLUMNS} FROM documents WHERE id=?", (doc_id,))
+        rows = self._db.query(f"SELECT {sql.DOC_COLUMNS} FROM documents WHERE id=?", (doc_id,))
         return _document(rows[0]) if rows else None
 
     def find_documents(self, key: str) -> list[Document]:
         """See :meth:`GraphStore.find_documents`."""
         rows = self._db.query(
-            f"SELECT {DOC_COLUMNS} FROM documents WHERE id=? OR source=? ORDER BY id", (key, key)
+            f"SELECT {sql.DOC_COLUMNS} FROM documents WHERE id=? OR source=? ORDER BY id", (key, key)
         )
         return [_document(r) for r in rows]
 
     def list_documents(self, offset: int = 0, limit: int = 100) -> list[Document]:
         """See :meth:`GraphStore.list_documents`."""
         rows = self._db.query(
-            f"SELECT {DOC_COLUMNS} FROM documents ORDER BY id LIMIT ? OFFSET ?", (limit, offset)
+            f"SELECT {sql.DOC_COLUMNS} FROM documents ORDER BY id LIMIT ? OFFSET ?", (limit, offset)
         )
         return [_document(r) for r in rows]
 
@@ -193,7 +195,7 @@ class EmbeddedGraphStore(GraphStore):
 
     def get_entity(self, entity_id: str) -> Entity | None:
         """See :meth:`GraphStore.get_entity`."""
-        rows = self._db.query("SELECT id, name, type FROM entities WHERE id=?", (entity_id,))
+        rows = self._db.query("SELECT id, name, type, pinned FROM entities WHERE id=?", (entity_id,))
         if not rows:
             return None
         aliases = [
@@ -209,6 +211,7 @@ class EmbeddedGraphStore(GraphStore):
             type=str(rows[0][2]),
             aliases=tuple(aliases),
             description=self._describe(entity_id, str(rows[0][2])),
+            pinned=bool(rows[0][3]),
         )
 
     def _describe(self, entity_id: str, entity_type: str) -> str:
@@ -241,12 +244,12 @@ class EmbeddedGraphStore(GraphStore):
         """See :meth:`GraphStore.document_titles`."""
         return self._lookup("SELECT id, title FROM documents WHERE id IN ({})", doc_ids)
 
-    def _lookup(self, sql: str, ids: Sequence[str]) -> dict[str, str]:
+    def _lookup(self, query: str, ids: Sequence[str]) -> dict[str, str]:
         out: dict[str, str] = {}
         unique = list(dict.fromkeys(ids))
         for i in range(0, len(unique), 500):
             part = unique[i : i + 500]
-            out.update({str(r[0]): str(r[1]) for r in self._db.query(sql.format(_placeholders(len(part))), part)})
+            out.update({str(r[0]): str(r[1]) for r in self._db.query(query.format(_placeholders(len(part))), part)})
         return out
 
     def existing_entities(self, entity_ids: Iterable[str]) -> set[str]:
@@ -383,6 +386,28 @@ class EmbeddedGraphStore(GraphStore):
             " JOIN evidence e ON e.relation_id = r.id GROUP BY r.id ORDER BY r.id"
         )
         return [(str(r[0]), str(r[1]), str(r[2]), str(r[3]), float(r[4])) for r in rows]
+
+    def entity_documents(self, entity_ids: Sequence[str]) -> list[str]:
+        """See :meth:`GraphStore.entity_documents`."""
+        ids = list(dict.fromkeys(entity_ids))
+        if not ids:
+            return []
+        rows = self._db.query(sql.ENTITY_DOCUMENTS.format(ids=_placeholders(len(ids))), [*ids, *ids])
+        return [str(r[0]) for r in rows]
+
+    def curation_rules(self) -> dict[str, str]:
+        """See :meth:`GraphStore.curation_rules`."""
+        return {str(r[0]): str(r[1]) for r in self._db.query(sql.CURATION_RULES)}
+
+    def save_curation_rules(self, rules: Mapping[str, str | None]) -> None:
+        """See :meth:`GraphStore.save_curation_rules`."""
+        with self._db.transaction() as conn:
+            for key, body in rules.items():
+                if body is None:
+                    conn.execute(sql.DELETE_CURATION_RULE, (key,))
+                else:
+                    conn.execute(sql.PUT_CURATION_RULE, (key, body))
+            conn.execute(sql.BUMP)
 
     def version(self) -> str:
         """See :meth:`GraphStore.version`."""

@@ -7,9 +7,20 @@ INSERT_DOCUMENT = (
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_CHUNK = 'INSERT INTO chunks(id, doc_id, start, "end", text) VALUES (?, ?, ?, ?, ?)'
-INSERT_ENTITY = (
-    "INSERT INTO entities(id, name, type, key) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE"
-    " SET type = excluded.type WHERE entities.type = 'Thing' AND excluded.type != 'Thing'"
+INSERT_ENTITY = (  # a pinned (curated) entity takes the writer's name and type; others only lose 'Thing'
+    "INSERT INTO entities(id, name, type, key, pinned) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"
+    " name = CASE WHEN excluded.pinned THEN excluded.name ELSE entities.name END,"
+    " key = CASE WHEN excluded.pinned THEN excluded.key ELSE entities.key END,"
+    " type = CASE WHEN excluded.pinned OR (entities.type = 'Thing' AND excluded.type != 'Thing')"
+    " THEN excluded.type ELSE entities.type END,"
+    " pinned = MAX(entities.pinned, excluded.pinned)"
+)
+CURATION_RULES = "SELECT key, body FROM curation"
+PUT_CURATION_RULE = "INSERT INTO curation(key, body) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET body = excluded.body"
+DELETE_CURATION_RULE = "DELETE FROM curation WHERE key=?"
+ENTITY_DOCUMENTS = (
+    "SELECT doc_id FROM mentions WHERE entity_id IN ({ids}) UNION SELECT doc_id FROM aliases"
+    " WHERE entity_id IN ({ids}) AND doc_id != '' ORDER BY 1"
 )
 UPSERT_ALIAS = (
     "INSERT INTO aliases(entity_id, norm, surface, doc_id, count) VALUES (?, ?, ?, ?, ?)"

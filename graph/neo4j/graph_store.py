@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import neo4j
 
 from core.errors import NotFoundError
+from graph.aliases import alias_rows
 from graph.model import (
     Chunk,
     Document,
@@ -32,7 +33,6 @@ from graph.model import (
 from graph.neo4j import queries as q
 from graph.neo4j.connection import Neo4jConnection
 from graph.normalize import normalize_name
-from graph.aliases import alias_rows
 from graph.ontology import AliasRules
 from graph.ports import GraphStore
 
@@ -156,7 +156,8 @@ class Neo4jGraphStore(GraphStore):
                 {"id": c.id, "doc_id": c.doc_id, "start": c.start, "end": c.end, "text": c.text} for c in b.chunks
             ]
             rows["entities"] += [
-                {"id": e.id, "name": e.name, "type": e.type, "key": normalize_name(e.name, e.type, self._rules)}
+                {"id": e.id, "name": e.name, "type": e.type, "key": normalize_name(e.name, e.type, self._rules),
+                 "pinned": e.pinned}
                 for e in b.entities
             ]
             rows["aliases"] += [
@@ -248,7 +249,7 @@ class Neo4jGraphStore(GraphStore):
         first = self._conn.read(q.ENTITY_FIRST_MENTION, id=entity_id)
         if first:
             description += f' "{_snippet(first[0]["text"], int(first[0]["start"]), int(first[0]["end"]))}"'
-        return Entity(row["id"], row["name"], row["type"], aliases, description)
+        return Entity(row["id"], row["name"], row["type"], aliases, description, bool(row["pinned"]))
 
     def existing_entities(self, entity_ids: Iterable[str]) -> set[str]:
         """See :meth:`GraphStore.existing_entities`."""
@@ -345,6 +346,29 @@ class Neo4jGraphStore(GraphStore):
             (r["id"], r["head"], r["tail"], r["type"], float(r["confidence"]))
             for r in self._conn.read(q.RELATION_PAIRS)
         ]
+
+    def entity_documents(self, entity_ids: Sequence[str]) -> list[str]:
+        """See :meth:`GraphStore.entity_documents`."""
+        ids = list(dict.fromkeys(entity_ids))
+        return [r["doc_id"] for r in self._conn.read(q.ENTITY_DOCUMENTS, ids=ids)] if ids else []
+
+    def curation_rules(self) -> dict[str, str]:
+        """See :meth:`GraphStore.curation_rules`."""
+        return {r["key"]: r["body"] for r in self._conn.read(q.CURATION_RULES)}
+
+    def save_curation_rules(self, rules: Mapping[str, str | None]) -> None:
+        """See :meth:`GraphStore.save_curation_rules`: one transaction."""
+        rows = [{"key": k, "body": b} for k, b in rules.items() if b is not None]
+        gone = [k for k, b in rules.items() if b is None]
+
+        def work(tx: neo4j.ManagedTransaction) -> None:
+            if rows:
+                tx.run(q.PUT_CURATION_RULES, rows=rows).consume()
+            if gone:
+                tx.run(q.DELETE_CURATION_RULES, keys=gone).consume()
+            tx.run(q.BUMP_VERSION).consume()
+
+        self._conn.write(work)
 
     def version(self) -> str:
         """See :meth:`GraphStore.version`: ``epoch:generation`` of the database's meta node."""

@@ -4,12 +4,13 @@ Model (labels and properties)::
 
     (:Document {id, source, sha256, title, text, metadata (JSON), acl, ingested_at})
     (:Chunk {id, doc_id, start, end, text})
-    (:Entity {id, name, type, key})
+    (:Entity {id, name, type, key, pinned})                 pinned: a curator fixed name and type
     (:Alias {entity_id, norm, surface, doc_id, count})     one per (entity, surface, document)
     (:Chunk)-[:MENTIONS {doc_id, start, end, surface}]->(:Entity)
     (:Entity)-[:REL {id, type, confidence, evidence}]->(:Entity)
     (:Evidence {relation_id, chunk_id, doc_id, start, end, confidence})
     (:HopgraphMeta {key: 'graph', epoch, generation})      the version token
+    (:HopgraphCuration {key, body})                         curation records (see graph/curation.py)
     (:HopgraphIntent {key, op, doc_id, entities, owner, host, pid, started_at})   see graph/ledger.py
 
 ``REL.confidence`` (best evidence) and ``REL.evidence`` (evidence count) are
@@ -25,6 +26,7 @@ SCHEMA: tuple[str, ...] = (
     "CREATE CONSTRAINT hopgraph_entity_id IF NOT EXISTS FOR (e:Entity) REQUIRE e.id IS UNIQUE",
     "CREATE CONSTRAINT hopgraph_rel_id IF NOT EXISTS FOR ()-[r:REL]-() REQUIRE r.id IS UNIQUE",
     "CREATE CONSTRAINT hopgraph_meta_key IF NOT EXISTS FOR (m:HopgraphMeta) REQUIRE m.key IS UNIQUE",
+    "CREATE CONSTRAINT hopgraph_curation_key IF NOT EXISTS FOR (c:HopgraphCuration) REQUIRE c.key IS UNIQUE",
     "CREATE CONSTRAINT hopgraph_intent_key IF NOT EXISTS FOR (i:HopgraphIntent) REQUIRE i.key IS UNIQUE",
     "CREATE INDEX hopgraph_document_source IF NOT EXISTS FOR (d:Document) ON (d.source)",
     "CREATE INDEX hopgraph_chunk_doc IF NOT EXISTS FOR (c:Chunk) ON (c.doc_id)",
@@ -82,8 +84,11 @@ CREATE (:Chunk {id: r.id, doc_id: r.doc_id, start: r.start, end: r.end, text: r.
 MERGE_ENTITIES = """
 UNWIND $rows AS r
 MERGE (e:Entity {id: r.id})
-  ON CREATE SET e.name = r.name, e.type = r.type, e.key = r.key
-  ON MATCH SET e.type = CASE WHEN e.type = 'Thing' AND r.type <> 'Thing' THEN r.type ELSE e.type END
+  ON CREATE SET e.name = r.name, e.type = r.type, e.key = r.key, e.pinned = r.pinned
+  ON MATCH SET e.type = CASE WHEN r.pinned OR (e.type = 'Thing' AND r.type <> 'Thing') THEN r.type ELSE e.type END,
+               e.name = CASE WHEN r.pinned THEN r.name ELSE e.name END,
+               e.key = CASE WHEN r.pinned THEN r.key ELSE e.key END,
+               e.pinned = coalesce(e.pinned, false) OR r.pinned
 """
 INSERT_ALIASES = """
 UNWIND $rows AS r
@@ -134,6 +139,7 @@ RETURN eid
 RENAME_ENTITIES = """
 UNWIND $ids AS eid
 MATCH (e:Entity {id: eid})
+WHERE NOT coalesce(e.pinned, false)
 CALL (eid) {
   MATCH (a:Alias {entity_id: eid})
   WITH a.surface AS surface, sum(a.count) AS n
@@ -172,7 +178,22 @@ RETURN rid AS relation_id, v.chunk_id AS chunk_id, v.doc_id AS doc_id, v.start A
 """
 ENTITY_NAMES = "UNWIND $ids AS id MATCH (e:Entity {id: id}) RETURN e.id AS id, e.name AS name"
 DOCUMENT_TITLES = "UNWIND $ids AS id MATCH (d:Document {id: id}) RETURN d.id AS id, d.title AS title"
-GET_ENTITY = "MATCH (e:Entity {id: $id}) RETURN e.id AS id, e.name AS name, e.type AS type"
+GET_ENTITY = (
+    "MATCH (e:Entity {id: $id}) RETURN e.id AS id, e.name AS name, e.type AS type,"
+    " coalesce(e.pinned, false) AS pinned"
+)
+ENTITY_DOCUMENTS = """
+UNWIND $ids AS eid
+CALL (eid) {
+  MATCH (:Chunk)-[m:MENTIONS]->(:Entity {id: eid}) RETURN m.doc_id AS doc_id
+  UNION
+  MATCH (a:Alias {entity_id: eid}) RETURN a.doc_id AS doc_id
+}
+WITH DISTINCT doc_id RETURN doc_id ORDER BY doc_id
+"""
+CURATION_RULES = "MATCH (c:HopgraphCuration) RETURN c.key AS key, c.body AS body"
+PUT_CURATION_RULES = "UNWIND $rows AS r MERGE (c:HopgraphCuration {key: r.key}) SET c.body = r.body"
+DELETE_CURATION_RULES = "UNWIND $keys AS k MATCH (c:HopgraphCuration {key: k}) DELETE c"
 ENTITY_ALIASES = """
 MATCH (a:Alias {entity_id: $id})
 WITH a.surface AS surface, sum(a.count) AS n

@@ -1,0 +1,83 @@
+"""Entity curation (curator role): edit, merge, split.
+
+Each request validates the change, stores it as curation records (every later ingest
+applies them, so re-ingesting never undoes it), records it in the audit log and answers
+202 with a ``curate`` job that extracts the touched documents again; poll the job, then
+read the entity.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from litestar import Controller, Request, Response, patch, post
+from litestar.status_codes import HTTP_202_ACCEPTED
+
+from api.http.auth import caller, requires
+from api.http.runtime import Runtime
+from api.http.schemas import CurationOut, EntityPatch, MergeRequest, SplitRequest
+from api.http.views import job_out
+from api.keys import ApiKey
+from api.registry import Collection
+from extraction.curation import CurationChange, Curator
+
+_LOCK = threading.Lock()  # one change at a time per process: an edit combines with the stored one
+
+
+def _submit(runtime: Runtime, collection: Collection, key: ApiKey,
+            plan: Callable[[Curator], CurationChange]) -> CurationOut:
+    with _LOCK:
+        curator = Curator(collection.store.graph, collection.ontology)
+        change = plan(curator)
+        curator.save(change)
+    job = runtime.jobs.create(collection.name, [], change.documents[:10_000], key.id, kind="curate",
+                              payload={"entities": change.entities, "reembed": sorted(change.reembed)})
+    runtime.audit.record(key, collection.name, change.action, change.target, before=change.before,
+                         after={**change.after, "job": job.id})
+    return CurationOut(change.action, change.after, job_out(job))
+
+
+def _accepted(collection: Collection, out: CurationOut) -> Response[CurationOut]:
+    location = f"/v1/collections/{collection.name}/jobs/{out.job.id}"
+    return Response(out, status_code=HTTP_202_ACCEPTED, headers={"Location": location})
+
+
+class CurationController(Controller):
+    """Rename, retype, alias, merge and split entities."""
+
+    path = "/entities"
+    tags = ["curation"]
+
+    @patch("/{entity_id:str}", guards=[requires("curator")], status_code=HTTP_202_ACCEPTED,
+           summary="Rename, retype or change the aliases of an entity")
+    async def edit_entity(self, entity_id: str, data: EntityPatch, request: Request[Any, Any, Any],
+                          collection: Collection, runtime: Runtime) -> Response[CurationOut]:
+        """Fields left out stay as they are. ``entity`` is the entity as it will be once the job is done."""
+        key = caller(request)
+        out = await runtime.work.query(_submit, runtime, collection, key, lambda c: c.edit(
+            entity_id, name=data.name, type=data.type, add_aliases=data.add_aliases,
+            remove_aliases=data.remove_aliases))
+        return _accepted(collection, out)
+
+    @post("/merge", guards=[requires("curator")], status_code=HTTP_202_ACCEPTED,
+          summary="Merge entities into one")
+    async def merge_entities(self, data: MergeRequest, request: Request[Any, Any, Any], collection: Collection,
+                             runtime: Runtime) -> Response[CurationOut]:
+        """Every mention, alias and relation of ``sources`` moves to ``target``, which keeps its id."""
+        key = caller(request)
+        out = await runtime.work.query(_submit, runtime, collection, key, lambda c: c.merge(
+            data.sources, data.target, name=data.name, type=data.type))
+        return _accepted(collection, out)
+
+    @post("/{entity_id:str}/split", guards=[requires("curator")], status_code=HTTP_202_ACCEPTED,
+          summary="Split mentions off an entity into a new one")
+    async def split_entity(self, entity_id: str, data: SplitRequest, request: Request[Any, Any, Any],
+                           collection: Collection, runtime: Runtime) -> Response[CurationOut]:
+        """Mentions with one of ``surfaces`` and/or in one of ``documents`` move to a new entity named ``name``
+        (its id is in ``entity.id``)."""
+        key = caller(request)
+        out = await runtime.work.query(_submit, runtime, collection, key, lambda c: c.split(
+            entity_id, name=data.name, type=data.type, surfaces=data.surfaces, documents=data.documents))
+        return _accepted(collection, out)

@@ -1,0 +1,161 @@
+"""Curation rules: what knowledge engineers changed, applied every time extraction runs.
+
+A rule is stored with the collection's graph (``GraphStore.curation_rules``), so a
+re-ingest, an update or a fresh ingest of the same documents gives the curated graph,
+never what extraction proposed before curation. Three kinds, one record each:
+
+- ``edit:<entity>``: a fixed name and/or type, aliases added or removed;
+- ``merge:<source>``: every mention of ``source`` belongs to ``target`` instead;
+- ``split:<entity>:<new>``: mentions of ``entity`` with one of the given surfaces and/or
+  in one of the given documents belong to the new entity ``new``.
+
+Extraction first applies splits, then follows merges (so a split-off entity can be merged
+too), then edits. Entity ids stay deterministic: a split-off entity's id derives from its
+source and its name.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from core.errors import StoreError
+from graph.model import Entity, stable_id
+
+
+def split_entity_id(source: str, name: str) -> str:
+    """The id of the entity split off ``source`` under ``name``."""
+    return stable_id("entity", "split", source, name.strip().casefold())
+
+
+@dataclass(frozen=True, slots=True)
+class EntityEdit:
+    """A curated name and/or type, and alias changes (surfaces compared case-insensitively)."""
+
+    name: str | None = None
+    type: str | None = None
+    add_aliases: tuple[str, ...] = ()
+    remove_aliases: tuple[str, ...] = ()
+
+    def combine(self, later: EntityEdit) -> EntityEdit:
+        """This edit followed by ``later``."""
+        removed = {a.casefold() for a in later.remove_aliases}
+        added = {a.casefold() for a in later.add_aliases}
+        return EntityEdit(
+            name=later.name or self.name,
+            type=later.type or self.type,
+            add_aliases=tuple(sorted({a for a in self.add_aliases if a.casefold() not in removed}
+                                     | set(later.add_aliases))),
+            remove_aliases=tuple(sorted({a for a in self.remove_aliases if a.casefold() not in added}
+                                        | set(later.remove_aliases))),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SplitRule:
+    """Mentions of ``source`` that move to ``new_id``: any listed surface (case-insensitive) and/or
+    any listed document; both lists given means both must hold."""
+
+    source: str
+    new_id: str
+    surfaces: tuple[str, ...] = ()
+    documents: tuple[str, ...] = ()
+
+    def matches(self, surface: str, doc_id: str) -> bool:
+        """Whether a mention with ``surface`` in document ``doc_id`` moves."""
+        if self.surfaces and surface.casefold() not in {s.casefold() for s in self.surfaces}:
+            return False
+        return not self.documents or doc_id in self.documents
+
+
+@dataclass(frozen=True, slots=True)
+class Curation:
+    """Every rule of one collection."""
+
+    edits: Mapping[str, EntityEdit] = field(default_factory=dict)
+    merges: Mapping[str, str] = field(default_factory=dict)
+    splits: Mapping[str, tuple[SplitRule, ...]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.edits or self.merges or self.splits)
+
+    def resolve(self, entity_id: str, surface: str, doc_id: str) -> str:
+        """The entity a mention of ``entity_id`` (with ``surface``, in ``doc_id``) belongs to."""
+        for rule in self.splits.get(entity_id, ()):
+            if rule.matches(surface, doc_id):
+                entity_id = rule.new_id
+                break
+        return self.target(entity_id)
+
+    def target(self, entity_id: str) -> str:
+        """Where merges send ``entity_id`` (itself when not merged)."""
+        seen = {entity_id}
+        while entity_id in self.merges:
+            entity_id = self.merges[entity_id]
+            if entity_id in seen:  # a cycle cannot be stored through the API; never loop on one
+                break
+            seen.add(entity_id)
+        return entity_id
+
+    def apply(self, entity: Entity) -> Entity:
+        """The entity with its edit applied; an edited name or type pins it (the store keeps it)."""
+        edit = self.edits.get(entity.id)
+        if edit is None:
+            return entity
+        removed = {a.casefold() for a in edit.remove_aliases}
+        name = edit.name or entity.name
+        aliases = {a for a in (*entity.aliases, *edit.add_aliases, name) if a.casefold() not in removed}
+        pinned = bool(edit.name or edit.type) or entity.pinned
+        return replace(entity, name=name, type=edit.type or entity.type, aliases=tuple(sorted(aliases)),
+                       pinned=pinned)
+
+
+# -- records ------------------------------------------------------------------------------
+
+
+def edit_record(entity_id: str, edit: EntityEdit) -> tuple[str, str]:
+    """The stored (key, body) of an edit."""
+    body = {"name": edit.name, "type": edit.type, "add_aliases": list(edit.add_aliases),
+            "remove_aliases": list(edit.remove_aliases)}
+    return f"edit:{entity_id}", json.dumps(body, sort_keys=True)
+
+
+def merge_record(source: str, target: str) -> tuple[str, str]:
+    """The stored (key, body) of a merge."""
+    return f"merge:{source}", json.dumps({"target": target})
+
+
+def split_record(rule: SplitRule) -> tuple[str, str]:
+    """The stored (key, body) of a split."""
+    body = {"surfaces": list(rule.surfaces), "documents": list(rule.documents)}
+    return f"split:{rule.source}:{rule.new_id}", json.dumps(body, sort_keys=True)
+
+
+def parse_records(records: Mapping[str, str]) -> Curation:
+    """The curation stored as ``records`` (see the module docstring).
+
+    Raises:
+        StoreError: a record is not one this version wrote.
+    """
+    edits: dict[str, EntityEdit] = {}
+    merges: dict[str, str] = {}
+    splits: dict[str, list[SplitRule]] = {}
+    for key, body in sorted(records.items()):
+        try:
+            kind, _, rest = key.partition(":")
+            data = json.loads(body)
+            if kind == "edit":
+                edits[rest] = EntityEdit(data["name"], data["type"], tuple(data["add_aliases"]),
+                                         tuple(data["remove_aliases"]))
+            elif kind == "merge":
+                merges[rest] = str(data["target"])
+            elif kind == "split":
+                source, _, new_id = rest.partition(":")
+                rule = SplitRule(source, new_id, tuple(data["surfaces"]), tuple(data["documents"]))
+                splits.setdefault(source, []).append(rule)
+            else:
+                raise KeyError(kind)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StoreError(f"unreadable curation record {key!r}: {exc}") from exc
+    return Curation(edits, merges, {k: tuple(v) for k, v in splits.items()})
