@@ -137,9 +137,11 @@ class Curator:
         merged = [self._entity(s, "sources") for s in unique]
         records: dict[str, str | None] = dict(merge_record(s, target) for s in unique)
         new_name, new_type = _name(name, "name"), self._type(type)
-        if new_name or new_type:
-            key, body = edit_record(target, self._combined(target, EntityEdit(new_name, new_type)))
-            records[key] = body
+        # the target keeps (or takes) its name and type: without a pin the name would be re-derived from the
+        # merged surfaces, and the type would depend on the order documents are written
+        pin = EntityEdit(new_name or kept.name, new_type or kept.type)
+        key, body = edit_record(target, self._combined(target, pin))
+        records[key] = body
         aliases = sorted({a for e in (kept, *merged) for a in e.aliases} | ({new_name} if new_name else set()))
         after = {"id": target, "name": new_name or kept.name, "type": new_type or kept.type, "aliases": aliases}
         before = {"target": entity_summary(kept), "sources": [entity_summary(e) for e in merged]}

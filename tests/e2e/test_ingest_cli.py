@@ -101,3 +101,22 @@ def test_delete_removes_exactly_what_only_it_supported(tmp_path: Path) -> None:
 
     unknown = run_cli("delete", "no-such-doc", data_dir=data)
     assert unknown.returncode == 1 and "no document" in unknown.stderr
+
+
+def test_entities_are_curated_from_the_cli(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert run_cli("ingest", "--no-progress", str(SAMPLES), data_dir=data).returncode == 0
+    found = run_cli("entities", "search", "Northwind Holdings", data_dir=data)
+    entity_id = next(x for x in found.stdout.splitlines() if "Northwind Holdings" in x).split()[0]
+    edited = run_cli("entity", "edit", entity_id, "--name", "Northwind Holdings Oyj", "--add-alias", "NWH",
+                     data_dir=data)
+    assert edited.returncode == 0, edited.stderr
+    out = json.loads(edited.stdout)
+    assert out["after"]["name"] == "Northwind Holdings Oyj" and out["documents_reprocessed"] >= 2
+    shown = run_cli("entity", "show", entity_id, data_dir=data)
+    assert "Northwind Holdings Oyj" in shown.stdout and "NWH" in shown.stdout
+    bad = run_cli("entity", "edit", entity_id, "--type", "Spaceship", data_dir=data)
+    assert bad.returncode == 1 and "not an entity type" in bad.stderr and "Traceback" not in bad.stderr
+    self_merge = run_cli("entity", "merge", entity_id, "--into", entity_id, data_dir=data)
+    assert self_merge.returncode == 3 and "itself" in self_merge.stderr
+    check_consistency(data / "hopgraph.db")
