@@ -1,8 +1,13 @@
-"""Collections: named, isolated embedded stores under ``DATA_DIR/collections/<name>``.
+"""Collections: named, isolated stores, each with a directory ``DATA_DIR/collections/<name>``.
 
 A collection directory is an ordinary hopgraph data directory (the CLI can use
 it with ``--data-dir``) plus ``files/``, where uploaded files are kept so that
 an interrupted ingest job can be re-run after a restart.
+
+With the server profile a collection's vectors are the Weaviate collections
+``PREFIX + C<name>`` + ``Chunk``/``Entity``, and its graph is the configured Neo4j
+database, which holds one collection: a second one is refused (409), since Neo4j
+Community has a single database and one graph would mix collections.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import secrets
 import shutil
 from pathlib import Path
 
-from core.errors import ConfigError, ConflictError, InputError, NotFoundError, StoreError
+from core.errors import ConflictError, InputError, NotFoundError, StoreError
 from core.settings import Settings
 from extraction.chunking import Chunker
 from extraction.nlp import NlpRunner
@@ -36,14 +41,24 @@ def validate_name(name: str) -> str:
     return name
 
 
-def check_embedded(settings: Settings) -> None:
-    """Collections are embedded stores.
+def check_room(settings: Settings, name: str) -> None:
+    """Whether collection ``name`` may be created with these settings.
 
     Raises:
-        ConfigError: the settings name a server store (one Neo4j/Weaviate would mix collections).
+        ConflictError: the Neo4j database holds another collection already.
     """
-    if settings.graph_store != "embedded" or settings.vector_store != "embedded":
-        raise ConfigError("the HTTP API serves embedded collections only; set graph_store/vector_store = embedded")
+    if settings.graph_store == "neo4j":
+        others = [n for n in names(settings) if n != name]
+        if others:
+            raise ConflictError(
+                f"the Neo4j database {settings.neo4j_database!r} holds collection {others[0]!r}; a Neo4j database "
+                "serves one collection (delete it, or run another server with its own neo4j_database)"
+            )
+
+
+def weaviate_prefix(settings: Settings, name: str) -> str:
+    """The Weaviate collection prefix of collection ``name`` ('_' and '-' spelled U and D, so names stay distinct)."""
+    return settings.weaviate_collection_prefix + "C" + validate_name(name).replace("_", "U").replace("-", "D")
 
 
 def root(settings: Settings) -> Path:
@@ -93,6 +108,7 @@ def create(settings: Settings, name: str) -> Path:
         ConflictError: it exists already.
     """
     path = directory(settings, name)
+    check_room(settings, name)
     try:
         path.mkdir(parents=True, exist_ok=False)
         (path / "files").mkdir()
@@ -110,9 +126,10 @@ def remove(settings: Settings, name: str) -> None:
 
     Raises:
         NotFoundError: no such collection.
-        StoreError: the directory cannot be moved.
+        StoreError: the directory cannot be moved, or a server store refused to drop the collection's data.
     """
     path = require(settings, name)
+    _drop_server_data(collection_settings(settings, name))
     trash = root(settings) / f".deleted-{name}-{secrets.token_hex(4)}"
     try:
         path.rename(trash)
@@ -121,10 +138,36 @@ def remove(settings: Settings, name: str) -> None:
     shutil.rmtree(trash, ignore_errors=True)  # a straggling writer may leave a file; names() ignores dot-dirs
 
 
+def _drop_server_data(csettings: Settings) -> None:
+    """Delete what a collection holds in Neo4j and Weaviate (nothing for embedded stores)."""
+    if csettings.graph_store == "neo4j":
+        from graph.neo4j.admin import delete_hopgraph_nodes
+        from graph.neo4j.connection import Neo4jConnection
+
+        conn = Neo4jConnection(csettings.neo4j_uri, csettings.neo4j_user, csettings.neo4j_password,
+                               csettings.neo4j_database, csettings.store_timeout_s)
+        try:
+            delete_hopgraph_nodes(conn)
+        finally:
+            conn.close()
+    if csettings.vector_store == "weaviate":
+        from graph.weaviate.admin import drop_store_collections
+        from graph.weaviate.connection import connect
+
+        client = connect(csettings.weaviate_host, csettings.weaviate_http_port, csettings.weaviate_grpc_port,
+                         csettings.weaviate_api_key, csettings.weaviate_secure, timeout_s=csettings.store_timeout_s)
+        try:
+            drop_store_collections(client, csettings.weaviate_collection_prefix)
+        finally:
+            client.close()
+
+
 def collection_settings(settings: Settings, name: str) -> Settings:
-    """The settings of one collection: its own data directory, the shared model cache."""
+    """The settings of one collection: its own data directory (and Weaviate collections), the shared model cache."""
     cache = settings.model_cache_dir or settings.data_dir / "models"
     update: dict[str, object] = {"data_dir": directory(settings, name), "model_cache_dir": cache}
+    if settings.vector_store == "weaviate":
+        update["weaviate_collection_prefix"] = weaviate_prefix(settings, name)
     own = directory(settings, name) / "ontology.yaml"
     if own.is_file():  # the collection's own ontology (see api.curation.ontology)
         update["ontology_path"] = own

@@ -174,7 +174,6 @@ class CollectionRegistry:
     """Opens each collection once, on first use, and closes them all at shutdown."""
 
     def __init__(self, settings: Settings, models: SharedModels) -> None:
-        collections.check_embedded(settings)
         self.settings = settings
         self.models = models
         self._lock = threading.Lock()

@@ -6,7 +6,6 @@ import json
 import logging
 import os
 
-from api.collections import check_embedded
 from core.settings import Settings
 
 SETTINGS_ENV = "HOPGRAPH_SERVE_SETTINGS"
@@ -39,7 +38,6 @@ def serve(settings: Settings, host: str, port: int, workers: int, log_level: str
     """
     import uvicorn
 
-    check_embedded(settings)
     if not settings.api_auth and host not in ("127.0.0.1", "::1", "localhost"):
         log.warning("api_auth is off and the server listens on %s: every caller there is an admin", host)
     settings = settings.model_copy(update={"data_dir": settings.data_dir.resolve()})

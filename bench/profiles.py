@@ -12,10 +12,10 @@ import time
 from typing import Any
 
 from core.settings import Settings
+from graph.neo4j.admin import delete_hopgraph_nodes
 from graph.neo4j.connection import Neo4jConnection
+from graph.weaviate.admin import drop_store_collections
 from graph.weaviate.connection import connect
-
-_DELETE_BATCH = "MATCH (n) WITH n LIMIT 20000 DETACH DELETE n RETURN count(*) AS deleted"
 
 
 def server_overrides(wipe_neo4j: bool) -> dict[str, Any]:
@@ -27,11 +27,10 @@ def server_overrides(wipe_neo4j: bool) -> dict[str, Any]:
 
 
 def wipe_neo4j(settings: Settings) -> None:
-    """Delete every node of the configured Neo4j database, in batches."""
+    """Delete every hopgraph node of the configured Neo4j database, in batches."""
     conn = Neo4jConnection(settings.neo4j_uri, settings.neo4j_user, settings.neo4j_password, settings.neo4j_database)
     try:
-        while conn.run_write(_DELETE_BATCH)[0]["deleted"]:
-            pass
+        delete_hopgraph_nodes(conn)
     finally:
         conn.close()
 
@@ -41,7 +40,6 @@ def drop_collections(settings: Settings) -> None:
     client = connect(settings.weaviate_host, settings.weaviate_http_port, settings.weaviate_grpc_port,
                      settings.weaviate_api_key)
     try:
-        prefix = settings.weaviate_collection_prefix
-        client.collections.delete([f"{prefix}Chunk", f"{prefix}Entity"])
+        drop_store_collections(client, settings.weaviate_collection_prefix)
     finally:
         client.close()
