@@ -20,7 +20,7 @@ from api.http.controllers.ops import OpsController
 from api.http.controllers.questions import QuestionsController
 from api.http.deps import provide_collection, provide_runtime
 from api.http.metrics import MetricsMiddleware
-from api.http.openapi import openapi_config
+from api.http.openapi import document_problems, openapi_config
 from api.http.problems import EXCEPTION_HANDLERS
 from api.http.runtime import build_runtime, lifespan
 from core.settings import Settings
@@ -33,7 +33,6 @@ def create_app(settings: Settings) -> Litestar:
     (``/readyz`` says when they are ready); collections open on first use.
 
     Raises:
-        ConfigError: the settings name server stores (collections are embedded stores).
         StoreError: the server database cannot be opened.
     """
     runtime = build_runtime(settings)
@@ -49,7 +48,7 @@ def create_app(settings: Settings) -> Litestar:
         middleware=[DefineMiddleware(ApiKeyAuthMiddleware)],
         guards=[rate_limit],
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[OpsController, v1],
         dependencies={"runtime": Provide(provide_runtime, sync_to_thread=False)},
         middleware=[MetricsMiddleware(runtime.metrics)],
@@ -60,3 +59,5 @@ def create_app(settings: Settings) -> Litestar:
         state=State({"runtime": runtime}),
         debug=False,
     )
+    document_problems(app.openapi_schema)  # built once here, served as amended
+    return app

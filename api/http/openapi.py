@@ -8,14 +8,32 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import (
     Components,
+    OpenAPI,
     OpenAPIFormat,
     OpenAPIMediaType,
+    OpenAPIResponse,
     OpenAPIType,
     Operation,
     RequestBody,
     Schema,
     SecurityScheme,
 )
+
+PROBLEM = Schema(
+    type=OpenAPIType.OBJECT, required=["type", "title", "status", "detail"], description="RFC 9457 problem details.",
+    properties={
+        "type": Schema(type=OpenAPIType.STRING), "title": Schema(type=OpenAPIType.STRING),
+        "status": Schema(type=OpenAPIType.INTEGER), "detail": Schema(type=OpenAPIType.STRING),
+        "field": Schema(type=OpenAPIType.STRING, description="The request field at fault (400/422)."),
+        "invalid_params": Schema(type=OpenAPIType.ARRAY, items=Schema(type=OpenAPIType.OBJECT)),
+        "violations": Schema(type=OpenAPIType.ARRAY, items=Schema(type=OpenAPIType.OBJECT),
+                             description="What the graph violates (409 on PUT ontology)."),
+    },
+)
+_STATUS_TEXT = {"400": "Bad request", "401": "No or unknown API key", "403": "The key's role does not allow it",
+                "404": "Not found (or not visible to this key)", "413": "Content too large",
+                "422": "Validation failed", "429": "Rate limit exceeded (Retry-After)",
+                "503": "A store is unavailable (Retry-After)"}
 
 _DOCUMENTS = Schema(
     type=OpenAPIType.OBJECT, required=["documents"],
@@ -62,3 +80,36 @@ def openapi_config() -> OpenAPIConfig:
         security=[{"bearer": []}, {"apiKey": []}],
         use_handler_docstrings=True,
     )
+
+
+def _problem_response(description: str) -> OpenAPIResponse:
+    return OpenAPIResponse(description=description,
+                           content={"application/problem+json": OpenAPIMediaType(schema=PROBLEM)})
+
+
+def document_problems(openapi: OpenAPI) -> None:
+    """Make every error response of ``openapi`` what the server sends: ``application/problem+json``.
+
+    Each operation under ``/v1`` also lists the errors every such request may meet (401, 403, 429, 503;
+    404 in a collection; 400 and 422 where it takes parameters or a body).
+    """
+    for path, item in (openapi.paths or {}).items():
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation: Operation | None = getattr(item, method, None)
+            if operation is None:
+                continue
+            responses = operation.responses if operation.responses is not None else {}
+            for code, response in list(responses.items()):
+                if code >= "400" and isinstance(response, OpenAPIResponse):
+                    responses[code] = _problem_response(response.description)
+            if path.startswith("/v1"):
+                codes = ["401", "403", "429", "503"]
+                if "{c}" in path or "{key_id}" in path or "{" in path:
+                    codes.append("404")
+                if operation.parameters or operation.request_body is not None:
+                    codes += ["400", "422"]
+                if operation.request_body is not None:
+                    codes.append("413")
+                for code in codes:
+                    responses.setdefault(code, _problem_response(_STATUS_TEXT[code]))
+            operation.responses = responses
