@@ -63,3 +63,26 @@ def entity_split(app: AppContext, entity_id: str, name: str, type_: str | None, 
     """Move some mentions of an entity to a new entity."""
     _run(app, Curator(app.store.graph, app.ontology).split(entity_id, name=name, type=type_, surfaces=surfaces,
                                                            documents=documents))
+
+
+@click.group("curation")
+def curation() -> None:
+    """Curation records: list them, revert one."""
+
+
+@curation.command("list")
+@click.pass_obj
+@handle_errors
+def curation_list(app: AppContext) -> None:
+    """Every stored edit, merge and split (JSON lines)."""
+    for record in Curator(app.store.graph, app.ontology).records():
+        click.echo(json.dumps(record))
+
+
+@curation.command("revert")
+@click.argument("key")
+@click.pass_obj
+@handle_errors
+def curation_revert(app: AppContext, key: str) -> None:
+    """Undo the record KEY (e.g. merge:ENTITY_ID) and extract the touched documents again."""
+    _run(app, Curator(app.store.graph, app.ontology).revert(key))

@@ -10,6 +10,7 @@ interrupted, applying the same change again completes it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ from graph.curation import (
     edit_record,
     merge_record,
     parse_records,
+    revert_plan,
     split_entity_id,
     split_record,
 )
@@ -187,6 +189,29 @@ class Curator:
                  "split_from": entity_id, "surfaces": list(surface_set), "documents": list(doc_set)}
         return CurationChange("entity.split", entity_id, records, [entity_id], frozenset({new_id}),
                               entity_summary(entity), after)
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every stored curation record: ``key``, ``kind``, ``entity`` and its ``rule``, sorted by key."""
+        out = []
+        for key, body in sorted(self._graph.curation_rules().items()):
+            kind, _, rest = key.partition(":")
+            out.append({"key": key, "kind": kind, "entity": rest.split(":")[0], "rule": json.loads(body)})
+        return out
+
+    def revert(self, key: str) -> CurationChange:
+        """Undo one stored record (and, for a split, the edit of the split-off entity).
+
+        Raises:
+            NotFoundError: no such record.
+        """
+        records = self._graph.curation_rules()
+        try:
+            gone, entities = revert_plan(records, key)
+        except KeyError as exc:
+            raise NotFoundError(f"key: no curation record {key!r}") from exc
+        before = {k: json.loads(records[k]) for k in gone}
+        return CurationChange("curation.revert", key, dict.fromkeys(gone), entities, frozenset(entities), before,
+                              {"reverted": gone})
 
     def save(self, change: CurationChange) -> None:
         """Store the change's records (from now on every ingest applies them); lists the documents

@@ -159,3 +159,26 @@ def parse_records(records: Mapping[str, str]) -> Curation:
         except (KeyError, TypeError, ValueError) as exc:
             raise StoreError(f"unreadable curation record {key!r}: {exc}") from exc
     return Curation(edits, merges, {k: tuple(v) for k, v in splits.items()})
+
+
+def revert_plan(records: Mapping[str, str], key: str) -> tuple[list[str], list[str]]:
+    """What reverting record ``key`` deletes (record keys) and which entities' documents to extract again.
+
+    An edit: its entity. A merge: the entity the source went to (the source comes back). A split: the
+    split-off entity (its mentions go back), whose own edit goes too.
+
+    Raises:
+        KeyError: no such record.
+        StoreError: the stored records are unreadable.
+    """
+    if key not in records:
+        raise KeyError(key)
+    kind, _, rest = key.partition(":")
+    if kind == "edit":
+        return [key], [rest]
+    if kind == "merge":
+        return [key], [parse_records(records).target(rest)]
+    source, _, new_id = rest.partition(":")
+    del source
+    gone = [key] + ([f"edit:{new_id}"] if f"edit:{new_id}" in records else [])
+    return gone, [new_id]

@@ -10,7 +10,7 @@ from litestar.middleware import DefineMiddleware
 from api.http.auth import ApiKeyAuthMiddleware, rate_limit
 from api.http.controllers.audit import AuditController
 from api.http.controllers.collections import CollectionsController
-from api.http.controllers.curation import CurationController
+from api.http.controllers.curation import CurationController, CurationRecordsController
 from api.http.controllers.documents import DocumentsController
 from api.http.controllers.graph import GraphController
 from api.http.controllers.jobs import JobsController
@@ -39,7 +39,7 @@ def create_app(settings: Settings) -> Litestar:
     collection_scoped = Router(
         path="/v1/collections/{c:str}",
         route_handlers=[DocumentsController, JobsController, QuestionsController, GraphController, AuditController,
-                        OntologyController, CurationController],
+                        OntologyController, CurationController, CurationRecordsController],
         dependencies={"collection": Provide(provide_collection)},
     )
     v1 = Router(

@@ -112,6 +112,15 @@ class SplitRequest(Struct, forbid_unknown_fields=True):
     documents: Annotated[list[Annotated[str, Meta(min_length=1, max_length=256)]], Meta(max_length=1000)] = []
 
 
+class CurationRecord(Struct):
+    """One stored curation record: ``kind`` edit, merge or split; ``entity`` the entity it is about."""
+
+    key: str
+    kind: str
+    entity: str
+    rule: dict[str, Any]
+
+
 class CurationOut(Struct):
     """A curation change accepted: ``entity`` as it will be once ``job`` has extracted the documents again."""
 
@@ -204,6 +213,7 @@ class EntityOut(Struct):
     type: str
     aliases: list[str]
     description: str
+    curated: bool  # a curator fixed its name and type
     neighbours: list[NeighbourOut]
 
 

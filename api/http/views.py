@@ -103,7 +103,7 @@ def entity_view(c: Collection, entity_id: str, limit: int) -> EntityOut:
             evidence.append(EvidenceOut(ev.chunk_id, ev.doc_id, ev.start, ev.end, ev.confidence, text))
         neighbours.append(NeighbourOut(n.direction, n.relation.id, n.relation.type, n.relation.confidence,
                                        EntityBrief(n.entity.id, n.entity.name, n.entity.type), evidence))
-    return EntityOut(ent.id, ent.name, ent.type, list(ent.aliases), ent.description, neighbours)
+    return EntityOut(ent.id, ent.name, ent.type, list(ent.aliases), ent.description, ent.pinned, neighbours)
 
 
 def shortest_path(c: Collection, source: str, target: str, max_hops: int) -> PathsOut:

@@ -7,13 +7,15 @@ INSERT_DOCUMENT = (
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_CHUNK = 'INSERT INTO chunks(id, doc_id, start, "end", text) VALUES (?, ?, ?, ?, ?)'
-INSERT_ENTITY = (  # a pinned (curated) entity takes the writer's name and type; others only lose 'Thing'
+INSERT_ENTITY = (  # a pinned (curated) entity takes the writer's name and type; others only lose 'Thing'.
+    # Curation applies to every document alike, so the latest writer's ``pinned`` holds; the first write after
+    # a reverted edit unpins and takes the writer's name and type, as a first write would.
     "INSERT INTO entities(id, name, type, key, pinned) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"
-    " name = CASE WHEN excluded.pinned THEN excluded.name ELSE entities.name END,"
-    " key = CASE WHEN excluded.pinned THEN excluded.key ELSE entities.key END,"
-    " type = CASE WHEN excluded.pinned OR (entities.type = 'Thing' AND excluded.type != 'Thing')"
+    " name = CASE WHEN excluded.pinned OR entities.pinned THEN excluded.name ELSE entities.name END,"
+    " key = CASE WHEN excluded.pinned OR entities.pinned THEN excluded.key ELSE entities.key END,"
+    " type = CASE WHEN excluded.pinned OR entities.pinned OR (entities.type = 'Thing' AND excluded.type != 'Thing')"
     " THEN excluded.type ELSE entities.type END,"
-    " pinned = MAX(entities.pinned, excluded.pinned)"
+    " pinned = excluded.pinned"
 )
 CURATION_RULES = "SELECT key, body FROM curation"
 PUT_CURATION_RULE = "INSERT INTO curation(key, body) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET body = excluded.body"

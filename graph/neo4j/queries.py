@@ -85,10 +85,11 @@ MERGE_ENTITIES = """
 UNWIND $rows AS r
 MERGE (e:Entity {id: r.id})
   ON CREATE SET e.name = r.name, e.type = r.type, e.key = r.key, e.pinned = r.pinned
-  ON MATCH SET e.type = CASE WHEN r.pinned OR (e.type = 'Thing' AND r.type <> 'Thing') THEN r.type ELSE e.type END,
-               e.name = CASE WHEN r.pinned THEN r.name ELSE e.name END,
-               e.key = CASE WHEN r.pinned THEN r.key ELSE e.key END,
-               e.pinned = coalesce(e.pinned, false) OR r.pinned
+  ON MATCH SET e.type = CASE WHEN r.pinned OR coalesce(e.pinned, false) OR (e.type = 'Thing' AND r.type <> 'Thing')
+                            THEN r.type ELSE e.type END,
+               e.name = CASE WHEN r.pinned OR coalesce(e.pinned, false) THEN r.name ELSE e.name END,
+               e.key = CASE WHEN r.pinned OR coalesce(e.pinned, false) THEN r.key ELSE e.key END,
+               e.pinned = r.pinned
 """
 INSERT_ALIASES = """
 UNWIND $rows AS r

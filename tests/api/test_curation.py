@@ -124,3 +124,21 @@ def test_bad_curation_requests_are_refused_with_the_field(curated: Harness) -> N
     beta_reader = c.patch("/v1/collections/beta/entities/x", json={"name": "Z"}, headers=hz.h("reader_beta"))
     assert beta_reader.status_code == 403
     assert _entity(hz, orvane)["name"] == "Orvane Mining AB"
+
+
+def test_records_are_listed_and_a_revert_undoes_the_change(curated: Harness) -> None:
+    hz, c = curated, curated.client
+    records = c.get(f"{C}/curation", headers=hz.h("admin")).json()
+    kinds = {r["kind"] for r in records}
+    assert {"edit", "merge", "split"} <= kinds
+    merge = next(r for r in records if r["kind"] == "merge")
+    assert c.get(f"{C}/curation", headers=hz.h("reader_beta")).status_code in (403, 404)
+    petra = merge["rule"]["target"]
+    assert _entity(hz, petra)["curated"] is True  # a merge pins the target
+    body = _accepted(hz, c.delete(f"{C}/curation/{merge['key']}", headers=hz.h("admin")))
+    assert body["action"] == "curation.revert" and body["entity"]["reverted"] == [merge["key"]]
+    assert _find(hz, "P. Lindqvist") == merge["entity"]  # the merged-away entity is back
+    assert "P. Lindqvist" not in _entity(hz, petra)["aliases"]
+    assert c.delete(f"{C}/curation/{merge['key']}", headers=hz.h("admin")).status_code == 404
+    audit = c.get(f"{C}/audit", headers=hz.h("admin")).json()
+    assert any(a["action"] == "curation.revert" and a["target"] == merge["key"] for a in audit)

@@ -117,20 +117,34 @@ def test_curation_survives_reingest_and_equals_a_fresh_ingest(
         assert again is not None and (again.name, again.type) == ("Pakka Sorter", "Product")
         assert g.get_entity(pirkanmaa) is None
         curated_view, rules = _view(store), g.curation_rules()
+
+        # reverting every record gives the graph of a plain ingest
+        while records := curator.records():
+            _apply(store, pipeline, curator, curator.revert(records[-1]["key"]))
+        reverted_view = _view(store)
+        assert g.get_entity(pirkanmaa) is not None
     finally:
         store.close()
 
-    # a fresh store given the same records and the same corpus holds the same graph
-    if fresh_settings.graph_store == "neo4j":  # one Neo4j database (Community): empty it first
-        from bench.profiles import wipe_neo4j
+    # a fresh store given the same records and the same corpus holds the same graph; with none, the reverted one
+    assert _fresh_view(fresh_settings, ontology, nlp, embedder, corpus, rules) == curated_view
+    assert _fresh_view(fresh_settings, ontology, nlp, embedder, corpus, {}) == reverted_view
 
-        wipe_neo4j(fresh_settings)
-    fresh = open_store(fresh_settings, ontology)
+
+def _fresh_view(settings: Settings, ontology: Ontology, nlp: NlpRunner, embedder: Embedder, corpus: Path,
+                rules: dict[str, str]) -> dict[str, Any]:
+    """The view of a new store that is given ``rules`` and then ingests ``corpus``."""
+    if settings.graph_store == "neo4j":  # one Neo4j database (Community): empty it first
+        from bench.profiles import drop_collections, wipe_neo4j
+
+        wipe_neo4j(settings)
+        drop_collections(settings)
+    else:
+        shutil.rmtree(settings.data_dir, ignore_errors=True)
+    fresh = open_store(settings, ontology)
     try:
-        fresh.graph.save_curation_rules(rules)
-        assert build_pipeline(fresh_settings, fresh, nlp, embedder).run([corpus]).ok
-        fresh_view = _view(fresh)
+        fresh.graph.save_curation_rules(dict(rules))
+        assert build_pipeline(settings, fresh, nlp, embedder).run([corpus]).ok
+        return _view(fresh)
     finally:
         fresh.close()
-    for part in curated_view:
-        assert curated_view[part] == fresh_view[part], part

@@ -12,12 +12,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from litestar import Controller, Request, Response, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from api.http.auth import caller, requires
 from api.http.runtime import Runtime
-from api.http.schemas import CurationOut, EntityPatch, MergeRequest, SplitRequest
+from api.http.schemas import CurationOut, CurationRecord, EntityPatch, MergeRequest, SplitRequest
 from api.http.views import job_out
 from api.keys import ApiKey
 from api.registry import Collection
@@ -80,4 +80,26 @@ class CurationController(Controller):
         key = caller(request)
         out = await runtime.work.query(_submit, runtime, collection, key, lambda c: c.split(
             entity_id, name=data.name, type=data.type, surfaces=data.surfaces, documents=data.documents))
+        return _accepted(collection, out)
+
+
+class CurationRecordsController(Controller):
+    """The stored curation records: review them, revert one."""
+
+    path = "/curation"
+    tags = ["curation"]
+
+    @get("/", guards=[requires("curator")], summary="Curation records in force")
+    async def list_records(self, collection: Collection, runtime: Runtime) -> list[CurationRecord]:
+        """Every edit, merge and split that ingest applies to this collection, by key."""
+        rows = await runtime.work.query(lambda: Curator(collection.store.graph, collection.ontology).records())
+        return [CurationRecord(r["key"], r["kind"], r["entity"], r["rule"]) for r in rows]
+
+    @delete("/{key:str}", guards=[requires("curator")], status_code=HTTP_202_ACCEPTED,
+            summary="Revert a curation record")
+    async def revert_record(self, key: str, request: Request[Any, Any, Any], collection: Collection,
+                            runtime: Runtime) -> Response[CurationOut]:
+        """The record goes (a split takes its split-off entity's edit along); a ``curate`` job extracts the
+        touched documents again, so the graph is as if the change had never been made."""
+        out = await runtime.work.query(_submit, runtime, collection, caller(request), lambda c: c.revert(key))
         return _accepted(collection, out)
