@@ -11,12 +11,12 @@ from graph.ontology import AliasRules
 
 
 class AliasRow(NamedTuple):
-    """One surface form of an entity, supported by one document ``count`` times (0: named, never mentioned)."""
+    """One surface form of an entity, supported by one document, mentioned ``mentions`` times there (0: named, never mentioned)."""
 
     entity_id: str
     norm: str
     surface: str
-    count: int
+    mentions: int
 
 
 def alias_rows(bundle: DocumentBundle, rules: AliasRules) -> list[AliasRow]:

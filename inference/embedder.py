@@ -38,7 +38,7 @@ class SentenceTransformerEmbedder:
         torch.set_num_threads(max(1, threads))
         try:
             self._model = SentenceTransformer(
-                str(model_dir), device="cpu", backend=backend, local_files_only=True  # type: ignore[arg-type]
+                str(model_dir), device="cpu", backend=backend, local_files_only=True
             )
         except (OSError, ValueError, ImportError) as exc:
             raise ModelError(f"cannot load embedding model {model_dir}: {exc}") from exc

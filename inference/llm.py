@@ -58,8 +58,8 @@ class LocalLLM:
             n = 0
             try:
                 chunks: Any = self._llm.create_chat_completion(
-                    messages=messages, stream=True, temperature=self._temperature,
-                    max_tokens=max_tokens or self._max_tokens,
+                    messages=messages,  # type: ignore[arg-type]  # plain role/content dicts are what it takes
+                    stream=True, temperature=self._temperature, max_tokens=max_tokens or self._max_tokens,
                 )
                 for chunk in chunks:
                     delta = chunk["choices"][0]["delta"].get("content")

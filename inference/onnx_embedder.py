@@ -69,7 +69,9 @@ def export_quantized(model_dir: Path, target: Path) -> None:
                 self.inner = model
 
             def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
-                return self.inner(**dict(zip(names, tensors, strict=True)), use_cache=False).last_hidden_state
+                hidden: torch.Tensor = self.inner(**dict(zip(names, tensors, strict=True)),
+                                                  use_cache=False).last_hidden_state
+                return hidden
 
         wrapped = _Encoder().eval()
         args = tuple(sample[name] for name in names)

@@ -86,7 +86,8 @@ class GraphIndex:
         if node is None:
             return np.empty(0, dtype=np.int64)
         row = self.adj.indices[self.adj.indptr[node] : self.adj.indptr[node + 1]]
-        return row[row < self.n_entities]
+        kept: np.ndarray = row[row < self.n_entities]
+        return kept
 
     def specificity(self, entity_node: int) -> float:
         """1/sqrt(number of chunks mentioning the entity): rare entities weigh more."""

@@ -112,9 +112,9 @@ class EntityLinker:
         if pending and embed is not None and vectors is not None:
             mats = embed(pending)
             for phrase, vec in zip(pending, mats, strict=True):
-                for hit in vectors.search_entities(vec, 1):
-                    if hit.score >= vector_cutoff:
-                        links.append(LinkedEntity(hit.entity_id, phrase, 0.8 * hit.score, "vector"))
+                for found in vectors.search_entities(vec, 1):
+                    if found.score >= vector_cutoff:
+                        links.append(LinkedEntity(found.entity_id, phrase, 0.8 * found.score, "vector"))
         best: dict[str, LinkedEntity] = {}
         for lk in links:
             if lk.entity_id not in best or best[lk.entity_id].score < lk.score:

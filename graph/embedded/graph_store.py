@@ -94,7 +94,7 @@ class EmbeddedGraphStore(GraphStore):
         )
         conn.executemany(
             sql.UPSERT_ALIAS,
-            [(a.entity_id, a.norm, a.surface, doc.id, a.count) for a in alias_rows(bundle, self._rules)],
+            [(a.entity_id, a.norm, a.surface, doc.id, a.mentions) for a in alias_rows(bundle, self._rules)],
         )
         conn.executemany(
             sql.INSERT_MENTION,

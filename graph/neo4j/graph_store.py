@@ -161,7 +161,7 @@ class Neo4jGraphStore(GraphStore):
                 for e in b.entities
             ]
             rows["aliases"] += [
-                {"entity_id": a.entity_id, "norm": a.norm, "surface": a.surface, "doc_id": doc.id, "count": a.count}
+                {"entity_id": a.entity_id, "norm": a.norm, "surface": a.surface, "doc_id": doc.id, "count": a.mentions}
                 for a in alias_rows(b, self._rules)
             ]
             rows["mentions"] += [
