@@ -20,6 +20,7 @@ from core.errors import HopgraphError, InputError, NotFoundError
 from core.settings import load_settings
 from retrieval.types import MODES, PathEdge, RetrievalResult
 
+
 @click.group()
 @click.option("--config", type=click.Path(dir_okay=False, path_type=Path), help="TOML settings file.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Store directory.")

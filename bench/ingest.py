@@ -79,7 +79,8 @@ def bench_corpus(corpus: Path, args: argparse.Namespace, profile: str) -> dict[s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", type=Path, action="append", help="corpus file (repeatable); default: MuSiQue and 2Wiki")
+    parser.add_argument("--corpus", type=Path, action="append",
+                        help="corpus file (repeatable); default: MuSiQue and 2Wiki")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "ingest.json", help="JSON output file")
     parser.add_argument("--profile", choices=["embedded", "server", "both"], default="embedded",
                         help="server: Neo4j + Weaviate from the HOPGRAPH_* settings (source .services/env)")

@@ -96,7 +96,10 @@ class Settings(BaseSettings):
     api_ingest_worker: Literal["process", "thread"] = Field(
         "process", description="Where ingest jobs run: a separate, lower-priority process, or a thread (tests)."
     )
-    api_ingest_nice: int = Field(10, ge=0, le=19, description="Niceness of the ingest worker (process mode).")
+    api_ingest_nice: int = Field(
+        5, ge=0, le=19,
+        description="Niceness of the ingest worker (process mode): higher favours queries, lower favours ingest.",
+    )
     api_shutdown_grace_s: float = Field(
         10.0, ge=0, description="At shutdown a running ingest job may finish for this long, then it is interrupted."
     )

@@ -11,7 +11,7 @@ from graph.ontology import AliasRules
 
 
 class AliasRow(NamedTuple):
-    """One surface form of an entity, supported by one document, mentioned ``mentions`` times there (0: named, never mentioned)."""
+    """One surface form of an entity in one document, mentioned ``mentions`` times there (0: a name only)."""
 
     entity_id: str
     norm: str

@@ -14,7 +14,7 @@ from typing import Any
 
 def stable_id(*parts: str, length: int = 16) -> str:
     """A short deterministic identifier derived from ``parts``."""
-    digest = hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()
+    digest = hashlib.sha1("\x1f".join(parts).encode("utf-8"), usedforsecurity=False).hexdigest()
     return digest[:length]
 
 

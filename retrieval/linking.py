@@ -106,7 +106,8 @@ class EntityLinker:
                 continue
             hit = process.extractOne(key, self._choices, scorer=fuzz.ratio, score_cutoff=fuzzy_cutoff)
             if hit is not None:
-                links.extend(LinkedEntity(e, phrase, 0.9 * hit[1] / 100.0, "fuzzy") for e in sorted(self._by_key[hit[0]]))
+                score = 0.9 * hit[1] / 100.0
+                links.extend(LinkedEntity(e, phrase, score, "fuzzy") for e in sorted(self._by_key[hit[0]]))
             else:
                 pending.append(phrase)
         if pending and embed is not None and vectors is not None:

@@ -53,7 +53,9 @@ def nlp(ontology: Ontology) -> Iterator[NlpRunner]:
     runner.close()
 
 
-def run_cli(*args: str, data_dir: Path, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, data_dir: Path, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     """Run ``hopgraph ARGS`` in a subprocess against ``data_dir``."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(

@@ -14,11 +14,11 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
 )
-from schemathesis.checks import not_a_server_error
 
 from tests.api.conftest import BETA_DOCS
 from tests.api.test_server_e2e import _env, _free_port

@@ -31,7 +31,6 @@ from graph.weaviate.connection import connect
 from graph.weaviate.vector_store import WeaviateVectorStore
 
 
-
 def _unreachable(service: str, exc: BaseException) -> None:
     message = (
         f"{service} is not reachable ({exc}); start it with `bash deploy/services.sh start` "

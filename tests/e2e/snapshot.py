@@ -32,15 +32,20 @@ def check_consistency(db: Path) -> dict[str, int]:
     conn = sqlite3.connect(db)
     try:
         one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
-        assert one("SELECT COUNT(*) FROM documents d WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.doc_id = d.id)") == 0
-        assert one("SELECT COUNT(*) FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM documents d WHERE d.id = c.doc_id)") == 0
-        assert one("SELECT COUNT(*) FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM vchunks v WHERE v.chunk_id = c.id)") == 0
-        assert one("SELECT COUNT(*) FROM vchunks v WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = v.chunk_id)") == 0
-        assert one("SELECT COUNT(*) FROM mentions m WHERE NOT EXISTS (SELECT 1 FROM entities e WHERE e.id = m.entity_id)") == 0
-        assert one("SELECT COUNT(*) FROM mentions m WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = m.chunk_id)") == 0
-        assert one("SELECT COUNT(*) FROM entities e WHERE NOT EXISTS (SELECT 1 FROM aliases a WHERE a.entity_id = e.id)") == 0
-        assert one("SELECT COUNT(*) FROM relations r WHERE NOT EXISTS (SELECT 1 FROM evidence v WHERE v.relation_id = r.id)") == 0
-        assert one("SELECT COUNT(*) FROM evidence v WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = v.chunk_id)") == 0
+        dangling = [  # (rows, where they must point)
+            ("documents d", "chunks c", "c.doc_id = d.id"),
+            ("chunks c", "documents d", "d.id = c.doc_id"),
+            ("chunks c", "vchunks v", "v.chunk_id = c.id"),
+            ("vchunks v", "chunks c", "c.id = v.chunk_id"),
+            ("mentions m", "entities e", "e.id = m.entity_id"),
+            ("mentions m", "chunks c", "c.id = m.chunk_id"),
+            ("entities e", "aliases a", "a.entity_id = e.id"),
+            ("relations r", "evidence v", "v.relation_id = r.id"),
+            ("evidence v", "chunks c", "c.id = v.chunk_id"),
+        ]
+        for table, other, on in dangling:
+            sql = f"SELECT COUNT(*) FROM {table} WHERE NOT EXISTS (SELECT 1 FROM {other} WHERE {on})"  # noqa: S608
+            assert one(sql) == 0, sql
         assert one("SELECT COUNT(*) FROM vchunks_fts") == one("SELECT COUNT(*) FROM vchunks")
         return {t: one(f"SELECT COUNT(*) FROM {t}") for t in ("documents", "chunks", "entities", "relations")}  # noqa: S608
     finally:

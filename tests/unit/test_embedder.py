@@ -16,7 +16,8 @@ def test_vectors_are_normalised_and_in_input_order(embedder: Embedder) -> None:
 
 def test_similar_meaning_is_closer(embedder: Embedder) -> None:
     q, near, far = embedder.encode(
-        ["Who founded the shipping company?", "Toomas Kask founded Baltia Lines, a ferry operator.", "Tampere hosts a film festival."]
+        ["Who founded the shipping company?", "Toomas Kask founded Baltia Lines, a ferry operator.",
+         "Tampere hosts a film festival."]
     )
     assert float(q @ near) > float(q @ far) + 0.1
 

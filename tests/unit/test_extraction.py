@@ -24,7 +24,8 @@ def test_mentions_are_typed_and_spans_exact(nlp: NlpRunner) -> None:
     text = "Steve Jobs was born in San Francisco and founded Apple in 1976."
     res = parse(nlp, text)
     found = {(m.surface, m.type) for m in res.mentions.mentions}
-    assert {("Steve Jobs", "Person"), ("San Francisco", "Location"), ("Apple", "Organization"), ("1976", "Date")} <= found
+    expected = {("Steve Jobs", "Person"), ("San Francisco", "Location"), ("Apple", "Organization"), ("1976", "Date")}
+    assert expected <= found
     for m in res.mentions.mentions:
         assert text[m.start : m.end] == m.surface
 

@@ -65,7 +65,9 @@ def make_docx(path: Path, paragraphs: list[str]) -> None:
 def test_text_markdown_html(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("Plain text about Tampere.")
     (tmp_path / "b.md").write_text("# Corvel Robotics\n\nA maker of robots.")
-    (tmp_path / "c.html").write_text("<html><head><title>Baltia</title><script>x=1</script></head><body><p>Ferries.</p></body></html>")
+    (tmp_path / "c.html").write_text(
+        "<html><head><title>Baltia</title><script>x=1</script></head><body><p>Ferries.</p></body></html>"
+    )
     [a] = read_file(tmp_path / "a.txt", 10_000, FIELDS)
     [b] = read_file(tmp_path / "b.md", 10_000, FIELDS)
     [c] = read_file(tmp_path / "c.html", 10_000, FIELDS)
