@@ -81,12 +81,16 @@ class Curation:
         return bool(self.edits or self.merges or self.splits)
 
     def resolve(self, entity_id: str, surface: str, doc_id: str) -> str:
-        """The entity a mention of ``entity_id`` (with ``surface``, in ``doc_id``) belongs to."""
-        for rule in self.splits.get(entity_id, ()):
-            if rule.matches(surface, doc_id):
-                entity_id = rule.new_id
-                break
-        return self.target(entity_id)
+        """The entity a mention of ``entity_id`` (with ``surface``, in ``doc_id``) belongs to: splits and
+        merges are followed in turn (a mention merged into an entity may be split off it again)."""
+        seen = {entity_id}
+        while True:
+            moved = next((r.new_id for r in self.splits.get(entity_id, ()) if r.matches(surface, doc_id)), None)
+            nxt = moved if moved is not None else self.merges.get(entity_id)
+            if nxt is None or nxt in seen:  # done, or a cycle (which the API never stores)
+                return entity_id
+            seen.add(nxt)
+            entity_id = nxt
 
     def target(self, entity_id: str) -> str:
         """Where merges send ``entity_id`` (itself when not merged)."""

@@ -93,3 +93,10 @@ def test_canonicalise_applies_merge_edit_and_split() -> None:
     assert [(r.head, r.tail) for r in rels] == [(acme, new)]
     other_doc, _, _ = canonicalise("d2", _doc(), RULES, split)
     assert bolt in {e.id for e in other_doc}  # the split named d1 only
+
+
+def test_a_mention_merged_into_an_entity_can_be_split_off_it() -> None:
+    new = split_entity_id("t", "Other")
+    cur = Curation(merges={"s": "t"}, splits={"t": (SplitRule("t", new, ("Sx",)),)})
+    assert cur.resolve("s", "Sx", "d") == new
+    assert cur.resolve("s", "S", "d") == "t"

@@ -28,12 +28,18 @@ _LOCK = threading.Lock()  # one change at a time per process: an edit combines w
 
 def _submit(runtime: Runtime, collection: Collection, key: ApiKey,
             plan: Callable[[Curator], CurationChange]) -> CurationOut:
+    graph = collection.store.graph
     with _LOCK:
-        curator = Curator(collection.store.graph, collection.ontology)
+        curator = Curator(graph, collection.ontology)
         change = plan(curator)
+        stored = graph.curation_rules()
         curator.save(change)
-    job = runtime.jobs.create(collection.name, [], change.documents[:10_000], key.id, kind="curate",
-                              payload={"entities": change.entities, "reembed": sorted(change.reembed)})
+        try:
+            job = runtime.jobs.create(collection.name, [], change.documents[:10_000], key.id, kind="curate",
+                                      payload={"entities": change.entities, "reembed": sorted(change.reembed)})
+        except BaseException:  # no job, no change: put the records back as they were
+            graph.save_curation_rules({k: stored.get(k) for k in change.records})
+            raise
     runtime.audit.record(key, collection.name, change.action, change.target, before=change.before,
                          after={**change.after, "job": job.id})
     return CurationOut(change.action, change.after, job_out(job))
