@@ -141,18 +141,23 @@ class JobStore:
             )
 
     def cancel(self, collection: str, job_id: str) -> Job:
-        """Cancel a job: a queued one at once, a running one after its current batch (committed batches stay).
+        """Cancel an ingest job: a queued one at once, a running one after its current batch (committed
+        batches stay).
 
         Raises:
             NotFoundError: no such job in that collection.
-            ConflictError: it has finished already.
+            ConflictError: it has finished already, or it is a curate job.
         """
         with self._db.write() as conn:
-            row = conn.execute("SELECT state FROM jobs WHERE id=? AND collection=?", (job_id, collection)).fetchone()
+            row = conn.execute("SELECT state, kind FROM jobs WHERE id=? AND collection=?",
+                               (job_id, collection)).fetchone()
             if row is None:
                 raise NotFoundError(f"no job {job_id!r} in collection {collection!r}")
             if row["state"] in FINISHED:
                 raise ConflictError(f"job {job_id!r} has {row['state']} already")
+            if row["kind"] == "curate":
+                raise ConflictError(f"job {job_id!r} applies a curation change, which stays in force; "
+                                    "revert the change (DELETE .../curation/{key}) instead")
             conn.execute("UPDATE jobs SET cancel=1 WHERE id=?", (job_id,))
             conn.execute("UPDATE jobs SET state='cancelled', finished_at=? WHERE id=? AND state IN ('queued',"
                          " 'interrupted')", (time.time(), job_id))

@@ -39,6 +39,8 @@ def _accepted(hz: Harness, res: Any) -> dict[str, Any]:
     assert res.status_code == 202, res.text
     body: dict[str, Any] = res.json()
     assert body["job"]["kind"] == "curate" and res.headers["location"].endswith(body["job"]["id"])
+    cancel = hz.client.delete(f"{C}/jobs/{body['job']['id']}", headers=hz.h("admin"))
+    assert cancel.status_code == 409  # a curate job is never cancelled: its change is in force
     done = hz.wait_job("curated", body["job"]["id"])
     assert done["state"] == "succeeded", done
     return body
