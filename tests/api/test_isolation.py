@@ -21,16 +21,23 @@ def _beta_ids(harness: Harness) -> dict[str, str]:
     entity = c.get("/v1/collections/beta/entities", params={"q": "Orvane Mining"}, headers=h).json()[0]["id"]
     other = c.get("/v1/collections/beta/entities", params={"q": "Petra Lindqvist"}, headers=h).json()[0]["id"]
     return {"c": "beta", "doc_id": harness.ids["beta_docs"][0], "entity_id": entity, "job_id": harness.ids["beta_job"],
-            "from": entity, "to": other}
+            "from": entity, "to": other, "key": f"edit:{entity}"}
 
 
 def _request(harness: Harness, method: str, path: str, ids: dict[str, str], key: str) -> Any:
     url = _PARAM.sub(lambda m: ids[m.group(1)], path)
     params = {"q": "Orvane Mining", "from": ids["from"], "to": ids["to"]}
     body: dict[str, Any] | None = None
-    if method == "POST":
-        question = {"question": "Who founded Orvane Mining?", "extractive": True}
-        body = {"documents": BETA_DOCS[:1]} if url.endswith("/documents") else question
+    if method == "POST":  # valid bodies, so that only the key decides
+        body = {"question": "Who founded Orvane Mining?", "extractive": True}
+        if url.endswith("/documents"):
+            body = {"documents": BETA_DOCS[:1]}
+        elif url.endswith("/merge"):
+            body = {"sources": [ids["to"]], "target": ids["from"]}
+        elif url.endswith("/split"):
+            body = {"name": "Orvane Two", "surfaces": ["Orvane Mining"]}
+    elif method == "PATCH":
+        body = {"name": "Orvane Renamed"}
     return harness.client.request(method, url, params=params, json=body, headers=harness.h(key))
 
 
@@ -45,7 +52,9 @@ def _collection_routes(harness: Harness) -> list[tuple[str, str]]:
 def test_every_collection_route_refuses_a_key_of_another_collection(harness: Harness) -> None:
     ids = _beta_ids(harness)
     routes = _collection_routes(harness)
-    assert len(routes) >= 13  # documents x4, jobs x2, retrieve, query, entities x2, paths, audit, collection x2
+    assert len(routes) >= 20  # documents x4, jobs x3, retrieve, query, entities x2, paths, audit, collection x2,
+    # ontology x2, entity edit, merge, split, curation list and revert
+    assert ("PATCH", "/v1/collections/{c:str}/entities/{entity_id:str}") in routes
     for key in ("reader_alpha", "editor_alpha", "curator_alpha"):
         for method, path in routes:
             res = _request(harness, method, path, ids, key)
