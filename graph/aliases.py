@@ -17,6 +17,7 @@ class AliasRow(NamedTuple):
     norm: str
     surface: str
     mentions: int
+    type: str  # the entity's type in this document: its type over all documents is the most mentioned one
 
 
 def alias_rows(bundle: DocumentBundle, rules: AliasRules) -> list[AliasRow]:
@@ -32,6 +33,6 @@ def alias_rows(bundle: DocumentBundle, rules: AliasRules) -> list[AliasRow]:
         for alias in e.aliases:
             surfaces.setdefault((e.id, alias), 0)
     return [
-        AliasRow(eid, normalize_name(surface, types.get(eid), rules), surface, n)
+        AliasRow(eid, normalize_name(surface, types.get(eid), rules), surface, n, types.get(eid, "Thing"))
         for (eid, surface), n in surfaces.items()
     ]

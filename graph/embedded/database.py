@@ -17,9 +17,10 @@ from typing import Any
 
 from core.errors import StoreError
 
-SCHEMA_VERSION = 3  # 2: keyword index without stemming (as Weaviate's BM25); 3: curation
+SCHEMA_VERSION = 3  # 2: keyword index without stemming (as Weaviate's BM25); 3: curation, typed aliases
 MIGRATIONS = {  # from version -> statements that bring it to the next
-    2: ("ALTER TABLE entities ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0",),
+    2: ("ALTER TABLE entities ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE aliases ADD COLUMN type TEXT NOT NULL DEFAULT ''"),
 }
 
 SCHEMA = """
@@ -39,7 +40,7 @@ CREATE TABLE IF NOT EXISTS curation (key TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS entities_key ON entities(key);
 CREATE TABLE IF NOT EXISTS aliases (
     entity_id TEXT NOT NULL, norm TEXT NOT NULL, surface TEXT NOT NULL, doc_id TEXT NOT NULL,
-    count INTEGER NOT NULL, PRIMARY KEY (entity_id, surface, doc_id));
+    count INTEGER NOT NULL, type TEXT NOT NULL DEFAULT '', PRIMARY KEY (entity_id, surface, doc_id));
 CREATE INDEX IF NOT EXISTS aliases_norm ON aliases(norm);
 CREATE INDEX IF NOT EXISTS aliases_doc ON aliases(doc_id);
 CREATE TABLE IF NOT EXISTS mentions (

@@ -64,6 +64,8 @@ class EmbeddedGraphStore(GraphStore):
                 touched_relations |= rels
                 self._insert(conn, bundle)
             removed = self._collect_orphans(conn, touched_entities, touched_relations)
+            inserted = {e.id for b in bundles for e in b.entities}
+            self._rename(conn, (touched_entities | inserted) - set(removed))
             conn.execute(sql.BUMP)
         return removed
 
@@ -74,6 +76,7 @@ class EmbeddedGraphStore(GraphStore):
                 raise NotFoundError(f"no document {doc_id!r}")
             ents, rels = self._remove_contribution(conn, doc_id)
             removed = self._collect_orphans(conn, ents, rels)
+            self._rename(conn, ents - set(removed))
             conn.execute(sql.BUMP)
             return removed
 
@@ -94,7 +97,7 @@ class EmbeddedGraphStore(GraphStore):
         )
         conn.executemany(
             sql.UPSERT_ALIAS,
-            [(a.entity_id, a.norm, a.surface, doc.id, a.mentions) for a in alias_rows(bundle, self._rules)],
+            [(a.entity_id, a.norm, a.surface, doc.id, a.mentions, a.type) for a in alias_rows(bundle, self._rules)],
         )
         conn.executemany(
             sql.INSERT_MENTION,
@@ -137,15 +140,14 @@ class EmbeddedGraphStore(GraphStore):
                 conn.execute("DELETE FROM entities WHERE id=?", (eid,))
                 conn.execute("DELETE FROM relations WHERE head=? OR tail=?", (eid, eid))
                 removed.append(eid)
-            else:
-                best = conn.execute(
-                    "SELECT surface FROM aliases WHERE entity_id=? AND NOT EXISTS (SELECT 1 FROM entities"
-                    " WHERE id=? AND pinned) GROUP BY surface ORDER BY SUM(count) DESC, LENGTH(surface) DESC LIMIT 1",
-                    (eid, eid),
-                ).fetchone()
-                if best is not None:
-                    conn.execute("UPDATE entities SET name=? WHERE id=?", (best[0], eid))
         return sorted(removed)
+
+    @staticmethod
+    def _rename(conn: sqlite3.Connection, ents: set[str]) -> None:
+        """Name and type each (unpinned) entity from every document's support, independent of write order:
+        a surface that normalises to its key first, then the most mentioned, the longest, the first in order;
+        the type most mentioned (anything before ``Thing``)."""
+        conn.executemany(sql.RENAME_ENTITY, [(eid,) for eid in sorted(ents)])
 
     # -- reads ------------------------------------------------------------------
 

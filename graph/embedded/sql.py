@@ -17,6 +17,14 @@ INSERT_ENTITY = (  # a pinned (curated) entity takes the writer's name and type;
     " THEN excluded.type ELSE entities.type END,"
     " pinned = excluded.pinned"
 )
+RENAME_ENTITY = (  # name and type from every document's support, whatever order they were written in
+    "UPDATE entities SET name = (SELECT a.surface FROM aliases a JOIN entities e ON e.id = a.entity_id"
+    " WHERE a.entity_id = ?1 GROUP BY a.surface"
+    " ORDER BY MAX(a.norm = e.key) DESC, SUM(a.count) DESC, LENGTH(a.surface) DESC, a.surface LIMIT 1),"
+    " type = COALESCE((SELECT a.type FROM aliases a WHERE a.entity_id = ?1 AND a.type NOT IN ('', 'Thing')"
+    " GROUP BY a.type ORDER BY SUM(a.count) DESC, a.type LIMIT 1), type)"
+    " WHERE id = ?1 AND NOT pinned AND EXISTS (SELECT 1 FROM aliases WHERE entity_id = ?1)"
+)
 CURATION_RULES = "SELECT key, body FROM curation"
 PUT_CURATION_RULE = "INSERT INTO curation(key, body) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET body = excluded.body"
 DELETE_CURATION_RULE = "DELETE FROM curation WHERE key=?"
@@ -25,7 +33,7 @@ ENTITY_DOCUMENTS = (
     " WHERE entity_id IN ({ids}) AND doc_id != '' ORDER BY 1"
 )
 UPSERT_ALIAS = (
-    "INSERT INTO aliases(entity_id, norm, surface, doc_id, count) VALUES (?, ?, ?, ?, ?)"
+    "INSERT INTO aliases(entity_id, norm, surface, doc_id, count, type) VALUES (?, ?, ?, ?, ?, ?)"
     " ON CONFLICT(entity_id, surface, doc_id) DO UPDATE SET count = count + excluded.count"
 )
 INSERT_MENTION = (

@@ -118,7 +118,8 @@ class Neo4jGraphStore(GraphStore):
             ):
                 if rows[key]:
                     tx.run(query, rows=rows[key]).consume()
-            return self._collect_orphans(tx, ents, rels, new_relations)
+            inserted = [r["id"] for r in rows["entities"]]
+            return self._collect_orphans(tx, ents, rels, new_relations, inserted)
 
         return self._conn.write(work)
 
@@ -161,7 +162,8 @@ class Neo4jGraphStore(GraphStore):
                 for e in b.entities
             ]
             rows["aliases"] += [
-                {"entity_id": a.entity_id, "norm": a.norm, "surface": a.surface, "doc_id": doc.id, "count": a.mentions}
+                {"entity_id": a.entity_id, "norm": a.norm, "surface": a.surface, "doc_id": doc.id, "count": a.mentions,
+                 "type": a.type}
                 for a in alias_rows(b, self._rules)
             ]
             rows["mentions"] += [
@@ -187,7 +189,8 @@ class Neo4jGraphStore(GraphStore):
 
     @staticmethod
     def _collect_orphans(
-        tx: neo4j.ManagedTransaction, ents: list[str], rels: list[str], new_relations: list[str]
+        tx: neo4j.ManagedTransaction, ents: list[str], rels: list[str], new_relations: list[str],
+        inserted: Sequence[str] = (),
     ) -> list[str]:
         """Drop what lost its last support; refresh names and relation confidences; bump the version."""
         refresh = list(dict.fromkeys([*rels, *new_relations]))
@@ -198,8 +201,10 @@ class Neo4jGraphStore(GraphStore):
         removed: list[str] = []
         if ents:
             removed = [r["eid"] for r in tx.run(q.DROP_ORPHAN_ENTITIES, ids=ents)]
-            gone = set(removed)
-            tx.run(q.RENAME_ENTITIES, ids=[e for e in ents if e not in gone]).consume()
+        gone = set(removed)
+        renamed = [e for e in dict.fromkeys([*ents, *inserted]) if e not in gone]
+        if renamed:  # names over every document, whatever order they were written in
+            tx.run(q.RENAME_ENTITIES, ids=renamed).consume()
         tx.run(q.BUMP_VERSION).consume()
         return sorted(removed)
 

@@ -5,7 +5,8 @@ Model (labels and properties)::
     (:Document {id, source, sha256, title, text, metadata (JSON), acl, ingested_at})
     (:Chunk {id, doc_id, start, end, text})
     (:Entity {id, name, type, key, pinned})                 pinned: a curator fixed name and type
-    (:Alias {entity_id, norm, surface, doc_id, count})     one per (entity, surface, document)
+    (:Alias {entity_id, norm, surface, doc_id, count, type})  one per (entity, surface, document); type: the
+                                                            entity's type in that document
     (:Chunk)-[:MENTIONS {doc_id, start, end, surface}]->(:Entity)
     (:Entity)-[:REL {id, type, confidence, evidence}]->(:Entity)
     (:Evidence {relation_id, chunk_id, doc_id, start, end, confidence})
@@ -93,7 +94,8 @@ MERGE (e:Entity {id: r.id})
 """
 INSERT_ALIASES = """
 UNWIND $rows AS r
-CREATE (:Alias {entity_id: r.entity_id, norm: r.norm, surface: r.surface, doc_id: r.doc_id, count: r.count})
+CREATE (:Alias {entity_id: r.entity_id, norm: r.norm, surface: r.surface, doc_id: r.doc_id, count: r.count,
+               type: r.type})
 """
 INSERT_MENTIONS = """
 UNWIND $rows AS r
@@ -141,12 +143,17 @@ RENAME_ENTITIES = """
 UNWIND $ids AS eid
 MATCH (e:Entity {id: eid})
 WHERE NOT coalesce(e.pinned, false)
-CALL (eid) {
+CALL (e, eid) {
   MATCH (a:Alias {entity_id: eid})
-  WITH a.surface AS surface, sum(a.count) AS n
-  RETURN surface ORDER BY n DESC, size(surface) DESC, surface LIMIT 1
+  WITH a.surface AS surface, sum(a.count) AS n, max(CASE WHEN a.norm = e.key THEN 1 ELSE 0 END) AS full
+  RETURN surface ORDER BY full DESC, n DESC, size(surface) DESC, surface LIMIT 1
 }
-SET e.name = surface
+CALL (e, eid) {
+  OPTIONAL MATCH (a:Alias {entity_id: eid}) WHERE NOT coalesce(a.type, '') IN ['', 'Thing']
+  WITH a.type AS type, sum(a.count) AS n
+  RETURN type ORDER BY n DESC, type LIMIT 1
+}
+SET e.name = surface, e.type = coalesce(type, e.type)
 """
 BUMP_VERSION = """
 MERGE (m:HopgraphMeta {key: 'graph'})

@@ -62,3 +62,23 @@ def test_unpinned_entities_keep_the_derived_name(graph_store: GraphStore) -> Non
     acme = graph_store.get_entity("acme")
     assert acme is not None and acme.name == "Acme Corp" and not acme.pinned
     assert isinstance(acme, Entity)
+
+
+def test_names_and_types_do_not_depend_on_write_order(graph_store: GraphStore) -> None:
+    def state() -> dict[str, tuple[str, str]]:
+        out = {}
+        for eid in ("acme", "alice", "paris", "rocket", "bob"):
+            e = graph_store.get_entity(eid)
+            assert e is not None
+            out[eid] = (e.name, e.type)
+        return out
+
+    graph_store.write_documents([d1()])
+    graph_store.write_documents([d2()])
+    forward = state()
+    assert forward["paris"] == ("Paris", "Location")  # a type beats 'Thing' whichever came first
+    graph_store.delete_document("d1")
+    graph_store.delete_document("d2")
+    graph_store.write_documents([d2()])
+    graph_store.write_documents([d1()])
+    assert state() == forward
