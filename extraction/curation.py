@@ -187,7 +187,8 @@ class Curator:
         records[key] = body
         after = {"id": new_id, "name": new_name, "type": new_type, "aliases": sorted({new_name, *surface_set}),
                  "split_from": entity_id, "surfaces": list(surface_set), "documents": list(doc_set)}
-        return CurationChange("entity.split", entity_id, records, [entity_id], frozenset({new_id}),
+        # the split-off entity's own documents too: a repeated split under the same name replaces the rule
+        return CurationChange("entity.split", entity_id, records, [entity_id, new_id], frozenset({new_id}),
                               entity_summary(entity), after)
 
     def records(self) -> list[dict[str, Any]]:
