@@ -17,6 +17,7 @@ from graph.store import KnowledgeStore, open_store
 from inference.embedder import Embedder, load_embedder
 from inference.llm import LocalLLM, load_llm
 from retrieval.answer import Answerer
+from retrieval.chain import ChainReader
 from retrieval.retriever import Retriever
 
 
@@ -70,7 +71,7 @@ class AppContext:
     @cached_property
     def answerer(self) -> Answerer:
         """Cited answers, extractive or generated."""
-        return Answerer(self.store, llm_factory=lambda: self.llm)
+        return Answerer(self.store, llm_factory=lambda: self.llm, chains=ChainReader(self.ontology))
 
     def pipeline(self) -> IngestPipeline:
         """An ingest pipeline over the store and models."""

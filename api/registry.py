@@ -22,6 +22,7 @@ from graph.store import KnowledgeStore, open_store
 from inference.embedder import Embedder, load_embedder
 from inference.llm import LocalLLM, load_llm
 from retrieval.answer import Answerer
+from retrieval.chain import ChainReader
 from retrieval.graph_index import GraphIndex
 from retrieval.linking import EntityLinker
 from retrieval.retriever import Retriever
@@ -163,7 +164,7 @@ class Collection:
         self.retriever = ServingRetriever(store, models.embedder, ontology, phrases=models.phrases)
         # the answerer reads entities through a cache (it never writes through this view)
         cached = KnowledgeStore(cast(GraphStore, CachedEntities(store.graph)), store.vectors)
-        self.answerer = Answerer(cached, llm_factory=lambda: models.llm)
+        self.answerer = Answerer(cached, llm_factory=lambda: models.llm, chains=ChainReader(ontology))
 
     def close(self) -> None:
         """Close the store."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from graph.store import KnowledgeStore
 from inference.llm import LocalLLM
+from retrieval.chain import ChainAnswer, ChainReader
 from retrieval.types import Passage, RetrievalResult
 
 NO_ANSWER = "The retrieved passages do not answer this question."
@@ -71,6 +72,22 @@ def _answer_types(question: str) -> set[str]:
     return set()
 
 
+def _chain_answer(found: ChainAnswer, result: RetrievalResult) -> Answer | None:
+    """The chain's entity cited by the passages that evidence its hops; None when no retrieved passage
+    evidences the last hop."""
+    where = {p.chunk_id: n for n, p in enumerate(result.passages, start=1)}
+    citations: list[Citation] = []
+    for hop in found.hops:
+        ev = next((e for e in hop.relation.evidence if e.chunk_id in where), None)
+        if ev is not None and all(c.n != where[ev.chunk_id] for c in citations):
+            citations.append(Citation(where[ev.chunk_id], ev.chunk_id, ev.doc_id, ev.start, ev.end))
+    last = found.hops[-1].relation.evidence if found.hops else ()
+    if not any(e.chunk_id in where for e in last):
+        return None
+    marks = "".join(f"[{c.n}]" for c in citations)
+    return Answer(f"{found.name} {marks}", citations, True, "extractive", result)
+
+
 def resolve_citations(text: str, passages: list[Passage]) -> tuple[str, list[Citation], int]:
     """Keep the ``[n]`` markers that point to a passage; drop and count the others."""
     citations: dict[int, Citation] = {}
@@ -115,17 +132,27 @@ def ground(text: str, passages: list[Passage]) -> tuple[str, list[Citation]]:
 class Answerer:
     """Turns a retrieval result into a cited answer."""
 
-    def __init__(self, store: KnowledgeStore, llm_factory: Callable[[], LocalLLM] | None = None) -> None:
+    def __init__(self, store: KnowledgeStore, llm_factory: Callable[[], LocalLLM] | None = None,
+                 chains: ChainReader | None = None) -> None:
         self._store = store
         self._llm_factory = llm_factory
+        self._chains = chains
 
     # -- extractive ----------------------------------------------------------------
 
     def extractive(self, result: RetrievalResult) -> Answer:
-        """The best-supported entity (of the expected type) or sentence, with its citation."""
+        """The entity the question's relations lead to through the graph (when a chain of them is found and its
+        last relation is evidenced by a retrieved passage), else the best-supported entity of the expected type,
+        else the best sentence; with citations."""
         passages = result.passages
         if not passages:
             return Answer(NO_ANSWER, [], False, "extractive", result)
+        if self._chains is not None:
+            found = self._chains.answer(result.question, result.linked, self._store.graph,
+                                        _answer_types(result.question))
+            chained = _chain_answer(found, result) if found is not None else None
+            if chained is not None:
+                return chained
         q_words = {w.lower() for w in _WORD.findall(result.question)} - _STOP
         linked = {lk.entity_id for lk in result.linked}
         wanted = _answer_types(result.question)
