@@ -220,6 +220,8 @@ def ask(app: AppContext, question: str, mode: str | None, top_k: int | None, ext
         click.echo(f"  [{c.n}] chunk {c.chunk_id} of document {c.doc_id}, characters {c.start}-{c.end}")
     if answer.removed_citations:
         click.echo(f"  ({answer.removed_citations} citation(s) to no passage removed)")
+    for fact in answer.facts:
+        click.echo(f"graph: {fact}")
     linked = ", ".join(f"{lk.surface} ({lk.method} {lk.score:.2f})" for lk in result.linked[:6]) or "none"
     click.echo(f"question entities: {linked}")
     _print_passages(result)

@@ -30,6 +30,7 @@ class AnswerOut(msgspec.Struct, kw_only=True):
     citations: list[Citation]
     removed_citations: int
     timings: dict[str, float]
+    facts: list[str]  # graph relations joining the question's entities to the answer, citing passages
     retrieval: RetrievalOut
 
 
@@ -43,7 +44,8 @@ def answer_out(answer: Answer) -> AnswerOut:
     """The serialisable form of an answer."""
     return AnswerOut(answer=answer.text, supported=answer.supported, mode=answer.mode,
                      citations=list(answer.citations), removed_citations=answer.removed_citations,
-                     timings=dict(answer.timings), retrieval=retrieval_out(answer.retrieval))
+                     timings=dict(answer.timings), facts=list(answer.facts),
+                     retrieval=retrieval_out(answer.retrieval))
 
 
 def answer_to_dict(answer: Answer) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from graph.store import KnowledgeStore
 from inference.llm import LocalLLM
-from retrieval.chain import ChainAnswer, ChainReader
+from retrieval.chain import ChainAnswer, ChainReader, fact_lines, hop_evidence
 from retrieval.types import Passage, RetrievalResult
 
 NO_ANSWER = "The retrieved passages do not answer this question."
@@ -54,6 +54,7 @@ class Answer:
     retrieval: RetrievalResult
     removed_citations: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    facts: list[str] = field(default_factory=list)  # graph relations that join the question to the answer
 
     @property
     def short(self) -> str:
@@ -70,22 +71,6 @@ def _answer_types(question: str) -> set[str]:
     if re.search(r"\b(who|whom|whose)\b", q):
         return {"Person", "Organization", "Group"}
     return set()
-
-
-def _chain_answer(found: ChainAnswer, result: RetrievalResult) -> Answer | None:
-    """The chain's entity cited by the passages that evidence its hops; None when no retrieved passage
-    evidences the last hop."""
-    where = {p.chunk_id: n for n, p in enumerate(result.passages, start=1)}
-    citations: list[Citation] = []
-    for hop in found.hops:
-        ev = next((e for e in hop.relation.evidence if e.chunk_id in where), None)
-        if ev is not None and all(c.n != where[ev.chunk_id] for c in citations):
-            citations.append(Citation(where[ev.chunk_id], ev.chunk_id, ev.doc_id, ev.start, ev.end))
-    last = found.hops[-1].relation.evidence if found.hops else ()
-    if not any(e.chunk_id in where for e in last):
-        return None
-    marks = "".join(f"[{c.n}]" for c in citations)
-    return Answer(f"{found.name} {marks}", citations, True, "extractive", result)
 
 
 def resolve_citations(text: str, passages: list[Passage]) -> tuple[str, list[Citation], int]:
@@ -147,12 +132,14 @@ class Answerer:
         passages = result.passages
         if not passages:
             return Answer(NO_ANSWER, [], False, "extractive", result)
-        if self._chains is not None:
-            found = self._chains.answer(result.question, result.linked, self._store.graph,
-                                        _answer_types(result.question))
-            chained = _chain_answer(found, result) if found is not None else None
-            if chained is not None:
-                return chained
+        found = self._chain(result)
+        if found is not None:
+            chunk_ids = [p.chunk_id for p in passages]
+            cited = hop_evidence(found, chunk_ids) or []
+            citations = [Citation(n, ev.chunk_id, ev.doc_id, ev.start, ev.end) for n, ev in cited]
+            marks = "".join(f"[{c.n}]" for c in citations)
+            return Answer(f"{found.name} {marks}", citations, True, "extractive", result,
+                          facts=fact_lines(found, chunk_ids, self._names(found)))
         q_words = {w.lower() for w in _WORD.findall(result.question)} - _STOP
         linked = {lk.entity_id for lk in result.linked}
         wanted = _answer_types(result.question)
@@ -201,16 +188,36 @@ class Answerer:
 
     # -- generated -----------------------------------------------------------------
 
+    def _chain(self, result: RetrievalResult) -> ChainAnswer | None:
+        """The answer the question's relations lead to through the graph, when a retrieved passage proves it."""
+        if self._chains is None or not result.passages:
+            return None
+        found = self._chains.answer(result.question, result.linked, self._store.graph, _answer_types(result.question))
+        if found is None or hop_evidence(found, [p.chunk_id for p in result.passages]) is None:
+            return None
+        return found
+
+    def _names(self, found: ChainAnswer) -> dict[str, str]:
+        return self._store.graph.entity_names([e for h in found.hops for e in (h.relation.head, h.relation.tail)])
+
+    def facts(self, result: RetrievalResult) -> list[str]:
+        """The graph relations that lead from the question's entities to its answer, as sentences citing the
+        passages (``Ilse Marnik founded Northwind Holdings [5].``); empty when no proven chain is found."""
+        found = self._chain(result)
+        return fact_lines(found, [p.chunk_id for p in result.passages], self._names(found)) if found else []
+
     @staticmethod
-    def prompt(result: RetrievalResult) -> list[dict[str, str]]:
-        """Chat messages: a fixed system prompt first (its KV cache is reused), then passages and question."""
+    def prompt(result: RetrievalResult, facts: list[str] | None = None) -> list[dict[str, str]]:
+        """Chat messages: a fixed system prompt first (its KV cache is reused), then passages, the graph facts
+        that join the question's entities (see :meth:`facts`), and the question."""
         numbered = "\n\n".join(
             f"[{n}] {p.title + ': ' if p.title and not p.text.startswith(p.title) else ''}{' '.join(p.text.split())}"
             for n, p in enumerate(result.passages, start=1)
         )
+        graph = "\n\nFacts from the knowledge graph:\n" + "\n".join(facts) if facts else ""
         return [
             {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": f"Passages:\n{numbered}\n\nQuestion: {result.question}\nAnswer:"},
+            {"role": "user", "content": f"Passages:\n{numbered}{graph}\n\nQuestion: {result.question}\nAnswer:"},
         ]
 
     def generate(self, result: RetrievalResult, on_token: Callable[[str], None] | None = None) -> Answer:
@@ -227,18 +234,19 @@ class Answerer:
 
             raise ConfigError("no LLM configured")
         llm = self._llm_factory()
+        facts = self.facts(result)
         pieces: list[str] = []
-        stream: Iterator[str] = llm.stream_chat(self.prompt(result))
+        stream: Iterator[str] = llm.stream_chat(self.prompt(result, facts))
         for token in stream:
             pieces.append(token)
             if on_token is not None:
                 on_token(token)
         raw = "".join(pieces).strip()
         if not raw or "don't know" in raw.lower() or "do not know" in raw.lower():
-            return Answer(NO_ANSWER, [], False, "llm", result, timings=dict(llm.last_timings))
+            return Answer(NO_ANSWER, [], False, "llm", result, timings=dict(llm.last_timings), facts=facts)
         text, citations, removed = resolve_citations(raw, result.passages)
         if not citations:
             text, citations = ground(text, result.passages)
         if not citations:  # nothing in the passages backs the reply: say so rather than pass it on
-            return Answer(NO_ANSWER, [], False, "llm", result, removed, dict(llm.last_timings))
-        return Answer(text, citations, True, "llm", result, removed, dict(llm.last_timings))
+            return Answer(NO_ANSWER, [], False, "llm", result, removed, dict(llm.last_timings), facts)
+        return Answer(text, citations, True, "llm", result, removed, dict(llm.last_timings), facts)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from graph.model import Relation
+from graph.model import Relation, RelationEvidence
 from graph.ontology import Ontology
 from graph.ports import GraphStore
 from retrieval.linking import LinkedEntity
@@ -128,3 +128,30 @@ class ChainReader:
             frontier = dict(sorted(reached.items(), key=lambda kv: -kv[1][0])[:MAX_FRONTIER])
             visited |= set(frontier)
         return frontier
+
+
+def hop_evidence(found: ChainAnswer, chunk_ids: Sequence[str]) -> list[tuple[int, RelationEvidence]] | None:
+    """For each hop evidenced by one of ``chunk_ids`` (the retrieved passages, in order): (passage number from 1,
+    evidence), each passage once; None when no passage evidences the last hop (the answer would be unproven)."""
+    where = {c: n for n, c in enumerate(chunk_ids, start=1)}
+    if not found.hops or not any(e.chunk_id in where for e in found.hops[-1].relation.evidence):
+        return None
+    out: list[tuple[int, RelationEvidence]] = []
+    for hop in found.hops:
+        ev = next((e for e in hop.relation.evidence if e.chunk_id in where), None)
+        if ev is not None and all(n != where[ev.chunk_id] for n, _ in out):
+            out.append((where[ev.chunk_id], ev))
+    return out
+
+
+def fact_lines(found: ChainAnswer, chunk_ids: Sequence[str], names: dict[str, str]) -> list[str]:
+    """The chain's relations as sentences citing the passages that evidence them:
+    ``Ilse Marnik founded Northwind Holdings [5].``"""
+    where = {c: n for n, c in enumerate(chunk_ids, start=1)}
+    out = []
+    for hop in found.hops:
+        r = hop.relation
+        marks = "".join(f"[{n}]" for n in sorted({where[e.chunk_id] for e in r.evidence if e.chunk_id in where}))
+        verb = r.type.lower().replace("_", " ")
+        out.append(f"{names.get(r.head, r.head)} {verb} {names.get(r.tail, r.tail)} {marks}".rstrip() + ".")
+    return out

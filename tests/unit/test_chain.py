@@ -11,8 +11,8 @@ from graph.embedded.graph_store import EmbeddedGraphStore
 from graph.embedded.vector_store import EmbeddedVectorStore
 from graph.ontology import Ontology
 from graph.store import KnowledgeStore
-from retrieval.answer import Answerer, _chain_answer
-from retrieval.chain import ChainReader
+from retrieval.answer import Answerer
+from retrieval.chain import ChainReader, hop_evidence
 from retrieval.linking import LinkedEntity
 from retrieval.types import Passage, RetrievalResult
 from tests.contract.bundles import Spec, build
@@ -70,4 +70,5 @@ def test_the_extractive_answer_cites_each_hop(graph: EmbeddedGraphStore, db: Emb
     # without the passage that evidences the last hop there is no chain answer
     found = reader.answer(question, result.linked, graph, {"Person"})
     assert found is not None
-    assert _chain_answer(found, RetrievalResult(question, "hybrid", passages[:1], result.linked)) is None
+    assert hop_evidence(found, ["d2-c0"]) is None
+    assert answer.facts == ["Acme Corp produced Falcon Rocket [1].", "Alice Smith founded Acme Corp [2]."]
