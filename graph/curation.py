@@ -182,7 +182,6 @@ def revert_plan(records: Mapping[str, str], key: str) -> tuple[list[str], list[s
         return [key], [rest]
     if kind == "merge":
         return [key], [parse_records(records).target(rest)]
-    source, _, new_id = rest.partition(":")
-    del source
+    new_id = rest.partition(":")[2]
     gone = [key] + ([f"edit:{new_id}"] if f"edit:{new_id}" in records else [])
     return gone, [new_id]
