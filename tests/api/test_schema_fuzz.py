@@ -57,7 +57,6 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> 
         while admin.get(f"/v1/collections/fuzz/jobs/{job['id']}").json()["state"] not in ("succeeded", "failed"):
             time.sleep(0.3)
         yield url, key
-        assert "Traceback" not in log.read_text() or "Internal" not in log.read_text()
     finally:
         proc.terminate()
         try:
