@@ -34,9 +34,9 @@ class AuditLog:
 
     def record(
         self, key: ApiKey | None, collection: str | None, action: str, target: str,
-        before: Any = None, after: Any = None,
+        before: Any = None, after: Any = None, actor: str | None = None,
     ) -> None:
-        """Append an entry.
+        """Append an entry made with ``key``, or without a key by ``actor`` (e.g. ``cli:alice``).
 
         Raises:
             StoreError: the server database failed.
@@ -45,7 +45,7 @@ class AuditLog:
             conn.execute(
                 "INSERT INTO audit(at, key_id, key_name, collection, action, target, before, after)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (time.time(), key.id if key else None, key.name if key else None, collection, action, target,
+                (time.time(), key.id if key else None, key.name if key else actor, collection, action, target,
                  json.dumps(before) if before is not None else None, json.dumps(after) if after is not None else None),
             )
 

@@ -1,7 +1,8 @@
 """``hopgraph entity edit|merge|split``: curating entities from the command line.
 
 Each command validates the change, stores it as curation records (every later ingest
-applies them) and extracts the touched documents again, then prints the result.
+applies them), records it in the audit log (``hopgraph audit``) and extracts the touched
+documents again, then prints the result.
 """
 
 from __future__ import annotations
@@ -10,13 +11,23 @@ import json
 
 import click
 
+from api.cli_audit import audit_log, cli_actor
 from api.cli_errors import handle_errors
 from api.context import AppContext
 from extraction.curation import CurationChange, Curator, apply_change
 
 
 def _run(app: AppContext, change: CurationChange) -> None:
-    Curator(app.store.graph, app.ontology).save(change)
+    graph = app.store.graph
+    log = audit_log(app)
+    stored = graph.curation_rules()
+    Curator(graph, app.ontology).save(change)
+    try:
+        log.record(None, None, change.action, change.target, before=change.before, after=change.after,
+                   actor=cli_actor())
+    except BaseException:  # no audit entry, no change
+        graph.save_curation_rules({k: stored.get(k) for k in change.records})
+        raise
     report = apply_change(app.pipeline(), app.store.graph, change.entities, change.reembed)
     click.echo(json.dumps({"action": change.action, "before": change.before, "after": change.after,
                            "documents_reprocessed": report.documents}, indent=2))

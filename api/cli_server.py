@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from api.cli_audit import audit_log, cli_actor
 from api.cli_errors import handle_errors
 from api.context import AppContext
 
@@ -46,6 +47,9 @@ def _key_store(app: AppContext):  # type: ignore[no-untyped-def]
 def keys_create(app: AppContext, role: str, collections: str, name: str) -> None:
     """Create a key and print it (this once: only its hash is stored)."""
     key, secret = _key_store(app).create(role, collections.split(","), name)
+    audit_log(app).record(None, None, "key.create", key.id, after={"name": key.name, "role": key.role,
+                                                                     "collections": list(key.collections)},
+                          actor=cli_actor())
     click.echo(secret)
     click.echo(f"id {key.id}  name {key.name}  role {key.role}  collections {','.join(key.collections)}", err=True)
 
@@ -68,5 +72,6 @@ def keys_list(app: AppContext, include_revoked: bool) -> None:
 def keys_revoke(app: AppContext, key_id: str) -> None:
     """Revoke a key (servers stop accepting it within seconds)."""
     key = _key_store(app).revoke(key_id)
+    audit_log(app).record(None, None, "key.revoke", key.id, actor=cli_actor())
     click.echo(f"revoked {key.id} ({key.name})")
 

@@ -8,7 +8,7 @@ from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 
 from api.http.auth import ApiKeyAuthMiddleware, rate_limit
-from api.http.controllers.audit import AuditController
+from api.http.controllers.audit import AuditController, ServerAuditController
 from api.http.controllers.collections import CollectionsController
 from api.http.controllers.curation import CurationController, CurationRecordsController
 from api.http.controllers.documents import DocumentsController
@@ -44,7 +44,7 @@ def create_app(settings: Settings) -> Litestar:
     )
     v1 = Router(
         path="/",
-        route_handlers=[CollectionsController, KeysController, collection_scoped],
+        route_handlers=[CollectionsController, KeysController, ServerAuditController, collection_scoped],
         middleware=[DefineMiddleware(ApiKeyAuthMiddleware)],
         guards=[rate_limit],
     )

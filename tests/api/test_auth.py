@@ -67,6 +67,11 @@ def test_admin_manages_keys_over_http(harness: Harness) -> None:
     _is_problem(c.post("/v1/keys", json={"role": "reader"}, headers=admin), 400)  # no collections
     audit = c.get("/v1/collections/beta/audit", headers=admin).json()
     assert all(a["action"] != "key.create" for a in audit)  # key changes are server-wide, not per collection
+    server_wide = c.get("/v1/audit", headers=admin).json()
+    assert [(a["action"], a["target"], a["key_name"]) for a in server_wide[:2]] == [
+        ("key.revoke", key["id"], "admin"), ("key.create", key["id"], "admin")]
+    assert server_wide[1]["after"] == {"role": "reader", "collections": ["beta"]}
+    _is_problem(c.get("/v1/audit", headers=harness.h("curator_alpha")), 403)
 
 
 def test_rate_limit_answers_429_with_retry_after(tmp_path: Path, model_cache: Path) -> None:

@@ -119,4 +119,9 @@ def test_entities_are_curated_from_the_cli(tmp_path: Path) -> None:
     assert bad.returncode == 1 and "not an entity type" in bad.stderr and "Traceback" not in bad.stderr
     self_merge = run_cli("entity", "merge", entity_id, "--into", entity_id, data_dir=data)
     assert self_merge.returncode == 3 and "itself" in self_merge.stderr
+    # the edit (and nothing that failed) is in the audit log, with the OS user and the state before and after
+    audit = [json.loads(line) for line in run_cli("audit", data_dir=data).stdout.splitlines()]
+    assert [(a["action"], a["target"]) for a in audit] == [("entity.edit", entity_id)]
+    assert audit[0]["by"].startswith("cli") and audit[0]["after"]["name"] == "Northwind Holdings Oyj"
+    assert audit[0]["before"]["name"] == "Northwind Holdings"
     check_consistency(data / "hopgraph.db")

@@ -1,4 +1,4 @@
-"""The audit log of a collection."""
+"""The audit log: a collection's entries (curators), server-wide entries (admins)."""
 
 from __future__ import annotations
 
@@ -25,4 +25,21 @@ class AuditController(Controller):
     ) -> list[AuditOut]:
         """Ingest jobs queued, documents deleted, collection changes, with the key that made them."""
         entries = await runtime.work.query(runtime.audit.recent, collection.name, offset, limit)
+        return [audit_out(e) for e in entries]
+
+
+class ServerAuditController(Controller):
+    """Server-wide changes: keys created and revoked, and changes made with the CLI."""
+
+    path = "/v1/audit"
+    tags = ["keys"]
+    guards = [requires("admin")]
+
+    @get("/", summary="Server-wide audit log, newest first")
+    async def list_server_audit(
+        self, runtime: Runtime,
+        offset: int = Parameter(ge=0, default=0), limit: int = Parameter(ge=1, le=500, default=50),
+    ) -> list[AuditOut]:
+        """Entries that belong to no collection, with the key (or CLI user) that made them."""
+        entries = await runtime.work.query(runtime.audit.recent, None, offset, limit)
         return [audit_out(e) for e in entries]
