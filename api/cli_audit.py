@@ -37,7 +37,7 @@ def audit_log(app: AppContext) -> AuditLog:
 
 @click.command("audit")
 @click.option("--collection", default=None, help="An API collection's entries (default: CLI and server-wide).")
-@click.option("--offset", default=0, show_default=True, type=click.IntRange(0))
+@click.option("--offset", default=0, show_default=True, type=click.IntRange(0, 1_000_000_000_000))
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
 @click.pass_obj
 @handle_errors

@@ -113,7 +113,9 @@ def _invalid_params(extra: Any) -> list[dict[str, str]]:
             continue
         message = str(item.get("message", "invalid value"))
         name = _field_name(message, str(item.get("key") or ""))
-        out.append({"name": name, "reason": _AT.sub("", message), "in": str(item.get("source") or "body")})
+        source = item.get("source")  # a ParamType (query, path, header, cookie) or nothing for the body
+        where = str(getattr(source, "value", source) or "body")
+        out.append({"name": name, "reason": _AT.sub("", message), "in": where})
     return out
 
 

@@ -11,6 +11,9 @@ from retrieval.types import PathEdge
 
 Mode = Literal["dense", "keyword", "graph", "hybrid"]
 Role = Literal["reader", "editor", "curator", "admin"]
+MAX_OFFSET = 1_000_000_000_000
+"""The largest ``offset`` of a paged list (beyond any store's size, within every store's integers)."""
+
 Question = Annotated[str, Meta(min_length=1, max_length=2000, pattern=r"\S", description="The question.")]
 TopK = Annotated[int, Meta(ge=1, le=50, description="Passages to retrieve (default: settings.top_k).")]
 

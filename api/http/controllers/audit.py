@@ -7,7 +7,7 @@ from litestar.params import Parameter
 
 from api.http.auth import requires
 from api.http.runtime import Runtime
-from api.http.schemas import AuditOut
+from api.http.schemas import MAX_OFFSET, AuditOut
 from api.http.views import audit_out
 from api.registry import Collection
 
@@ -21,7 +21,7 @@ class AuditController(Controller):
     @get("/", guards=[requires("curator")], summary="Audit log, newest first")
     async def list_audit(
         self, collection: Collection, runtime: Runtime,
-        offset: int = Parameter(ge=0, default=0), limit: int = Parameter(ge=1, le=500, default=50),
+        offset: int = Parameter(ge=0, le=MAX_OFFSET, default=0), limit: int = Parameter(ge=1, le=500, default=50),
     ) -> list[AuditOut]:
         """Ingest jobs queued, documents deleted, collection changes, with the key that made them."""
         entries = await runtime.work.query(runtime.audit.recent, collection.name, offset, limit)
@@ -38,7 +38,7 @@ class ServerAuditController(Controller):
     @get("/", summary="Server-wide audit log, newest first")
     async def list_server_audit(
         self, runtime: Runtime,
-        offset: int = Parameter(ge=0, default=0), limit: int = Parameter(ge=1, le=500, default=50),
+        offset: int = Parameter(ge=0, le=MAX_OFFSET, default=0), limit: int = Parameter(ge=1, le=500, default=50),
     ) -> list[AuditOut]:
         """Entries that belong to no collection, with the key (or CLI user) that made them."""
         entries = await runtime.work.query(runtime.audit.recent, None, offset, limit)

@@ -15,7 +15,7 @@ from api.http import uploads
 from api.http.auth import caller, requires
 from api.http.openapi import IngestOperation
 from api.http.runtime import Runtime
-from api.http.schemas import Deleted, DocumentOut, DocumentPage, IngestRequest, JobOut
+from api.http.schemas import MAX_OFFSET, Deleted, DocumentOut, DocumentPage, IngestRequest, JobOut
 from api.http.views import document_out, document_summary, job_out
 from api.registry import Collection
 from core.errors import NotFoundError
@@ -75,7 +75,7 @@ class DocumentsController(Controller):
     @get("/", guards=[requires("reader")], summary="List documents")
     async def list_documents(
         self, collection: Collection, runtime: Runtime,
-        offset: int = Parameter(ge=0, default=0), limit: int = Parameter(ge=1, le=500, default=50),
+        offset: int = Parameter(ge=0, le=MAX_OFFSET, default=0), limit: int = Parameter(ge=1, le=500, default=50),
     ) -> DocumentPage:
         """Documents ordered by id, a page at a time."""
         def page() -> DocumentPage:

@@ -9,7 +9,7 @@ from litestar.params import Parameter
 
 from api.http.auth import caller, requires
 from api.http.runtime import Runtime
-from api.http.schemas import JobOut
+from api.http.schemas import MAX_OFFSET, JobOut
 from api.http.views import job_out
 from api.registry import Collection
 
@@ -23,7 +23,7 @@ class JobsController(Controller):
     @get("/", guards=[requires("reader")], summary="Recent ingest jobs")
     async def list_jobs(
         self, collection: Collection, runtime: Runtime,
-        offset: int = Parameter(ge=0, default=0), limit: int = Parameter(ge=1, le=500, default=50),
+        offset: int = Parameter(ge=0, le=MAX_OFFSET, default=0), limit: int = Parameter(ge=1, le=500, default=50),
     ) -> list[JobOut]:
         """Jobs of the collection, newest first."""
         jobs = await runtime.work.query(runtime.jobs.recent, collection.name, offset, limit)
