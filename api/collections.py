@@ -5,9 +5,10 @@ it with ``--data-dir``) plus ``files/``, where uploaded files are kept so that
 an interrupted ingest job can be re-run after a restart.
 
 With the server profile a collection's vectors are the Weaviate collections
-``PREFIX + C<name>`` + ``Chunk``/``Entity``, and its graph is the configured Neo4j
-database, which holds one collection: a second one is refused (409), since Neo4j
-Community has a single database and one graph would mix collections.
+``PREFIX + C<name>`` + ``Chunk``/``Entity``, and its graph lives in the configured Neo4j
+database under its own labels, relationship types and schema names
+(``neo4j_label_prefix + C<name>_`` + ``Entity`` etc.), so that collections share one
+database (Neo4j Community has only one) without ever meeting.
 """
 
 from __future__ import annotations
@@ -41,24 +42,19 @@ def validate_name(name: str) -> str:
     return name
 
 
-def check_room(settings: Settings, name: str) -> None:
-    """Whether collection ``name`` may be created with these settings.
-
-    Raises:
-        ConflictError: the Neo4j database holds another collection already.
-    """
-    if settings.graph_store == "neo4j":
-        others = [n for n in names(settings) if n != name]
-        if others:
-            raise ConflictError(
-                f"the Neo4j database {settings.neo4j_database!r} holds collection {others[0]!r}; a Neo4j database "
-                "serves one collection (delete it, or run another server with its own neo4j_database)"
-            )
+def _spelled(name: str) -> str:
+    """``C`` and the name with '_' and '-' spelled U and D (names are lower case, so they stay distinct)."""
+    return "C" + validate_name(name).replace("_", "U").replace("-", "D")
 
 
 def weaviate_prefix(settings: Settings, name: str) -> str:
-    """The Weaviate collection prefix of collection ``name`` ('_' and '-' spelled U and D, so names stay distinct)."""
-    return settings.weaviate_collection_prefix + "C" + validate_name(name).replace("_", "U").replace("-", "D")
+    """The Weaviate collection prefix of collection ``name``."""
+    return settings.weaviate_collection_prefix + _spelled(name)
+
+
+def neo4j_label_prefix(settings: Settings, name: str) -> str:
+    """The Neo4j label prefix of collection ``name``."""
+    return settings.neo4j_label_prefix + _spelled(name) + "_"
 
 
 def root(settings: Settings) -> Path:
@@ -108,7 +104,6 @@ def create(settings: Settings, name: str) -> Path:
         ConflictError: it exists already.
     """
     path = directory(settings, name)
-    check_room(settings, name)
     try:
         path.mkdir(parents=True, exist_ok=False)
         (path / "files").mkdir()
@@ -145,9 +140,9 @@ def _drop_server_data(csettings: Settings) -> None:
         from graph.neo4j.connection import Neo4jConnection
 
         conn = Neo4jConnection(csettings.neo4j_uri, csettings.neo4j_user, csettings.neo4j_password,
-                               csettings.neo4j_database, csettings.store_timeout_s)
+                               csettings.neo4j_database, csettings.store_timeout_s, csettings.neo4j_label_prefix)
         try:
-            delete_hopgraph_nodes(conn)
+            delete_hopgraph_nodes(conn, drop_schema=True)
         finally:
             conn.close()
     if csettings.vector_store == "weaviate":
@@ -168,6 +163,8 @@ def collection_settings(settings: Settings, name: str) -> Settings:
     update: dict[str, object] = {"data_dir": directory(settings, name), "model_cache_dir": cache}
     if settings.vector_store == "weaviate":
         update["weaviate_collection_prefix"] = weaviate_prefix(settings, name)
+    if settings.graph_store == "neo4j":
+        update["neo4j_label_prefix"] = neo4j_label_prefix(settings, name)
     own = directory(settings, name) / "ontology.yaml"
     if own.is_file():  # the collection's own ontology (see api.curation.ontology)
         update["ontology_path"] = own

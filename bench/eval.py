@@ -2,7 +2,7 @@
 
 Usage: python bench/eval.py [--questions FILE] [--corpus FILE] [--modes dense,keyword,graph,hybrid]
                             [--limit N] [--no-llm] [--store DIR] [--out FILE]
-                            [--profile embedded|server|both [--wipe-neo4j]]
+                            [--profile embedded|server|both]
 
 Prints a markdown table, then one JSON object {"<mode>": {"recall@2": .., ...}}; writes it to --out.
 Defaults to ../shared/data/musique (100 questions, 1,890 passages).
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.context import AppContext  # noqa: E402
-from bench.profiles import drop_collections, server_overrides, wipe_neo4j  # noqa: E402
+from bench.profiles import drop_server_data, server_overrides  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from retrieval.evaluation import evaluate, load_questions, markdown_table  # noqa: E402
 from retrieval.types import MODES  # noqa: E402
@@ -40,8 +40,6 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "eval.json")
     parser.add_argument("--profile", choices=["embedded", "server", "both"], default="embedded",
                         help="server: Neo4j + Weaviate from the HOPGRAPH_* settings (source .services/env)")
-    parser.add_argument("--wipe-neo4j", action="store_true",
-                        help="allow the server profile to delete every node of the Neo4j database first")
     args = parser.parse_args()
     questions = load_questions(args.questions, args.limit)
     profiles = ["embedded", "server"] if args.profile == "both" else [args.profile]
@@ -50,10 +48,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="hopgraph-eval-") as tmp:
             overrides: dict[str, object] = {"data_dir": args.store or Path(tmp), "model_cache_dir": args.model_cache}
             if profile == "server":
-                overrides.update(server_overrides(args.wipe_neo4j))
+                overrides.update(server_overrides())
             settings = load_settings(None, **overrides)
-            if profile == "server":
-                wipe_neo4j(settings)
             app = AppContext(settings)
             try:
                 report = app.pipeline().run([args.corpus])
@@ -63,7 +59,7 @@ def main() -> None:
             finally:
                 app.close()
                 if profile == "server":
-                    drop_collections(settings)
+                    drop_server_data(settings)
         print(f"{profile}: {len(questions)} questions, {report.documents + report.unchanged} passages, "
               f"ingest {report.seconds:.1f}s")
         print(markdown_table(reports))

@@ -1,6 +1,6 @@
 """Ingest benchmark: fresh store, one corpus at a time, one JSON object per corpus.
 
-Usage: python bench/ingest.py [--corpus PATH ...] [--profile embedded|server|both [--wipe-neo4j]]
+Usage: python bench/ingest.py [--corpus PATH ...] [--profile embedded|server|both]
                               [--out FILE] [--embedding-backend onnx-int8|torch]
 
 Keys: passages, seconds, passages_per_s, entities, relations, chunks, rejected,
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.context import AppContext  # noqa: E402
-from bench.profiles import drop_collections, server_overrides, wipe_neo4j  # noqa: E402
+from bench.profiles import drop_server_data, server_overrides  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 
 DEFAULT_CORPORA = [
@@ -40,14 +40,12 @@ def bench_corpus(corpus: Path, args: argparse.Namespace, profile: str) -> dict[s
     with tempfile.TemporaryDirectory(prefix="hopgraph-bench-") as tmp:
         overrides: dict[str, object] = {"data_dir": Path(tmp), "model_cache_dir": args.model_cache}
         if profile == "server":
-            overrides.update(server_overrides(args.wipe_neo4j))
+            overrides.update(server_overrides())
         if args.embedding_backend:
             overrides["embedding_backend"] = args.embedding_backend
         if args.threads:
             overrides["threads"] = args.threads
         settings = load_settings(None, **overrides)
-        if profile == "server":
-            wipe_neo4j(settings)
         app = AppContext(settings)
         t0 = time.perf_counter()
         app.embedder  # noqa: B018 - load models before timing, as a running service would
@@ -58,7 +56,7 @@ def bench_corpus(corpus: Path, args: argparse.Namespace, profile: str) -> dict[s
         finally:
             app.close()
             if profile == "server":
-                drop_collections(settings)
+                drop_server_data(settings)
     return {
         "corpus": str(corpus),
         "profile": f"{settings.graph_store}+{settings.vector_store}",
@@ -84,8 +82,6 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "ingest.json", help="JSON output file")
     parser.add_argument("--profile", choices=["embedded", "server", "both"], default="embedded",
                         help="server: Neo4j + Weaviate from the HOPGRAPH_* settings (source .services/env)")
-    parser.add_argument("--wipe-neo4j", action="store_true",
-                        help="allow the server profile to delete every node of the Neo4j database first")
     parser.add_argument("--embedding-backend", choices=["onnx-int8", "torch"], help="override the embedding backend")
     parser.add_argument("--threads", type=int, help="CPU threads for the models")
     parser.add_argument("--model-cache", type=Path, default=ROOT / "bench" / "results" / "model-cache",

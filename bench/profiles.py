@@ -1,9 +1,8 @@
 """Store profiles for the benchmarks: the embedded default, or Neo4j + Weaviate from HOPGRAPH_* settings.
 
-The server profile starts from an empty graph: it deletes every node of the
-configured Neo4j database (only with ``--wipe-neo4j``: Neo4j Community has one
-database, so point it at a server you use for benchmarks) and uses Weaviate
-collections of its own, dropped afterwards.
+The server profile starts from an empty graph without touching anything else on the
+servers: it uses Neo4j labels and Weaviate collections of a fresh prefix of its own
+(``Bench<time>``), dropped afterwards.
 """
 
 from __future__ import annotations
@@ -18,21 +17,27 @@ from graph.weaviate.admin import drop_store_collections
 from graph.weaviate.connection import connect
 
 
-def server_overrides(wipe_neo4j: bool) -> dict[str, Any]:
-    """Settings overrides of the server profile (a fresh Weaviate prefix)."""
-    if not wipe_neo4j:
-        raise SystemExit("the server profile empties the Neo4j database first: pass --wipe-neo4j to agree")
-    return {"graph_store": "neo4j", "vector_store": "weaviate",
-            "weaviate_collection_prefix": f"Bench{int(time.time())}"}
+def server_overrides() -> dict[str, Any]:
+    """Settings overrides of the server profile (a fresh Neo4j label prefix and Weaviate prefix)."""
+    prefix = f"Bench{int(time.time())}"
+    return {"graph_store": "neo4j", "vector_store": "weaviate", "weaviate_collection_prefix": prefix,
+            "neo4j_label_prefix": prefix + "_"}
 
 
 def wipe_neo4j(settings: Settings) -> None:
-    """Delete every hopgraph node of the configured Neo4j database, in batches."""
-    conn = Neo4jConnection(settings.neo4j_uri, settings.neo4j_user, settings.neo4j_password, settings.neo4j_database)
+    """Delete every hopgraph node of the settings' label prefix in Neo4j, in batches (with a prefix: its schema too)."""
+    conn = Neo4jConnection(settings.neo4j_uri, settings.neo4j_user, settings.neo4j_password, settings.neo4j_database,
+                           label_prefix=settings.neo4j_label_prefix)
     try:
-        delete_hopgraph_nodes(conn)
+        delete_hopgraph_nodes(conn, drop_schema=True)
     finally:
         conn.close()
+
+
+def drop_server_data(settings: Settings) -> None:
+    """Drop what the server profile wrote: the prefix's Neo4j nodes and schema, its Weaviate collections."""
+    wipe_neo4j(settings)
+    drop_collections(settings)
 
 
 def drop_collections(settings: Settings) -> None:

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     neo4j_user: str = "neo4j"
     neo4j_password: str = ""
     neo4j_database: str = "neo4j"
+    neo4j_label_prefix: str = Field(
+        "", pattern=r"^([A-Za-z][A-Za-z0-9_]*)?$",
+        description="Put before hopgraph's Neo4j labels, relationship types and schema names, so that several "
+        "stores share one database (the API sets one per collection).",
+    )
     weaviate_host: str = "127.0.0.1"
     weaviate_http_port: int = 8080
     weaviate_grpc_port: int = 50051

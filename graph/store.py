@@ -145,7 +145,7 @@ def _open_graph(settings: Settings, ontology: Ontology, stack: ExitStack) -> tup
 
         conn = Neo4jConnection(
             settings.neo4j_uri, settings.neo4j_user, settings.neo4j_password, settings.neo4j_database,
-            settings.store_timeout_s,
+            settings.store_timeout_s, settings.neo4j_label_prefix,
         )
         stack.callback(conn.close)
         return Neo4jGraphStore(conn, ontology.aliases), Neo4jLedger(conn)

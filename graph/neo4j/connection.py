@@ -44,7 +44,8 @@ def translate_errors(what: str) -> Iterator[None]:
 class Neo4jConnection:
     """One driver per store; sessions are opened per operation (they are not thread-safe)."""
 
-    def __init__(self, uri: str, user: str, password: str, database: str, timeout_s: float = 30.0) -> None:
+    def __init__(self, uri: str, user: str, password: str, database: str, timeout_s: float = 30.0,
+                 label_prefix: str = "") -> None:
         """Connect, verify the server and create constraints and indexes if missing.
 
         Args:
@@ -53,12 +54,16 @@ class Neo4jConnection:
             password: password.
             database: database name (``neo4j`` on Community).
             timeout_s: connect timeout and managed-transaction retry budget.
+            label_prefix: put before every label, relationship type and schema name, so that
+                several stores share the database (see :class:`queries.Statements`).
 
         Raises:
             StoreUnavailableError: the server cannot be reached.
             StoreError: authentication or schema creation failed.
+            ValueError: an invalid label prefix.
         """
         self.database = database
+        self.q = queries.Statements(label_prefix)
         self._timeout = timeout_s
         with translate_errors("connect"):
             self.driver = neo4j.GraphDatabase.driver(
@@ -71,7 +76,7 @@ class Neo4jConnection:
         try:
             with translate_errors("connect"):
                 self.driver.verify_connectivity()
-                for statement in queries.SCHEMA:
+                for statement in self.q.schema:
                     self.driver.execute_query(statement, database_=database)
                 self.driver.execute_query(queries.AWAIT_INDEXES, {"seconds": int(timeout_s)}, database_=database)
         except StoreError:

@@ -30,7 +30,6 @@ from graph.model import (
     ScoredEntity,
     StoreStats,
 )
-from graph.neo4j import queries as q
 from graph.neo4j.connection import Neo4jConnection
 from graph.normalize import normalize_name
 from graph.ontology import AliasRules
@@ -86,6 +85,7 @@ class Neo4jGraphStore(GraphStore):
             alias_rules: the ontology's alias rules (name normalisation).
         """
         self._conn = conn
+        self._q = conn.q
         self._rules = alias_rules
 
     # -- writes -----------------------------------------------------------------
@@ -107,14 +107,14 @@ class Neo4jGraphStore(GraphStore):
 
         def work(tx: neo4j.ManagedTransaction) -> list[str]:
             ents, rels = self._remove_contribution(tx, doc_ids)
-            tx.run(q.INSERT_DOCUMENTS, rows=rows["documents"]).consume()
+            tx.run(self._q.INSERT_DOCUMENTS, rows=rows["documents"]).consume()
             for query, key in (
-                (q.INSERT_CHUNKS, "chunks"),
-                (q.MERGE_ENTITIES, "entities"),
-                (q.INSERT_ALIASES, "aliases"),
-                (q.INSERT_MENTIONS, "mentions"),
-                (q.MERGE_RELATIONS, "relations"),
-                (q.INSERT_EVIDENCE, "evidence"),
+                (self._q.INSERT_CHUNKS, "chunks"),
+                (self._q.MERGE_ENTITIES, "entities"),
+                (self._q.INSERT_ALIASES, "aliases"),
+                (self._q.INSERT_MENTIONS, "mentions"),
+                (self._q.MERGE_RELATIONS, "relations"),
+                (self._q.INSERT_EVIDENCE, "evidence"),
             ):
                 if rows[key]:
                     tx.run(query, rows=rows[key]).consume()
@@ -135,7 +135,7 @@ class Neo4jGraphStore(GraphStore):
         """
 
         def work(tx: neo4j.ManagedTransaction) -> list[str]:
-            if tx.run(q.DOCUMENT_EXISTS, doc_id=doc_id).single(strict=True)["n"] == 0:
+            if tx.run(self._q.DOCUMENT_EXISTS, doc_id=doc_id).single(strict=True)["n"] == 0:
                 raise NotFoundError(f"no document {doc_id!r}")
             ents, rels = self._remove_contribution(tx, [doc_id])
             return self._collect_orphans(tx, ents, rels, [])
@@ -180,32 +180,30 @@ class Neo4jGraphStore(GraphStore):
             ]
         return rows
 
-    @staticmethod
-    def _remove_contribution(tx: neo4j.ManagedTransaction, doc_ids: list[str]) -> tuple[list[str], list[str]]:
-        ents: list[str] = tx.run(q.TOUCHED_ENTITIES, doc_ids=doc_ids).single(strict=True)["ids"]
-        rels: list[str] = tx.run(q.TOUCHED_RELATIONS, doc_ids=doc_ids).single(strict=True)["ids"]
-        tx.run(q.REMOVE_CONTRIBUTION, doc_ids=doc_ids).consume()
+    def _remove_contribution(self, tx: neo4j.ManagedTransaction, doc_ids: list[str]) -> tuple[list[str], list[str]]:
+        ents: list[str] = tx.run(self._q.TOUCHED_ENTITIES, doc_ids=doc_ids).single(strict=True)["ids"]
+        rels: list[str] = tx.run(self._q.TOUCHED_RELATIONS, doc_ids=doc_ids).single(strict=True)["ids"]
+        tx.run(self._q.REMOVE_CONTRIBUTION, doc_ids=doc_ids).consume()
         return ents, rels
 
-    @staticmethod
     def _collect_orphans(
-        tx: neo4j.ManagedTransaction, ents: list[str], rels: list[str], new_relations: list[str],
+        self, tx: neo4j.ManagedTransaction, ents: list[str], rels: list[str], new_relations: list[str],
         inserted: Sequence[str] = (),
     ) -> list[str]:
         """Drop what lost its last support; refresh names and relation confidences; bump the version."""
         refresh = list(dict.fromkeys([*rels, *new_relations]))
         if refresh:
-            tx.run(q.REFRESH_RELATIONS, ids=refresh).consume()
+            tx.run(self._q.REFRESH_RELATIONS, ids=refresh).consume()
         if rels:
-            tx.run(q.DROP_UNSUPPORTED_RELATIONS, ids=rels).consume()
+            tx.run(self._q.DROP_UNSUPPORTED_RELATIONS, ids=rels).consume()
         removed: list[str] = []
         if ents:
-            removed = [r["eid"] for r in tx.run(q.DROP_ORPHAN_ENTITIES, ids=ents)]
+            removed = [r["eid"] for r in tx.run(self._q.DROP_ORPHAN_ENTITIES, ids=ents)]
         gone = set(removed)
         renamed = [e for e in dict.fromkeys([*ents, *inserted]) if e not in gone]
         if renamed:  # names over every document, whatever order they were written in
-            tx.run(q.RENAME_ENTITIES, ids=renamed).consume()
-        tx.run(q.BUMP_VERSION).consume()
+            tx.run(self._q.RENAME_ENTITIES, ids=renamed).consume()
+        tx.run(self._q.BUMP_VERSION).consume()
         return sorted(removed)
 
     # -- documents and chunks ---------------------------------------------------------
@@ -215,28 +213,29 @@ class Neo4jGraphStore(GraphStore):
         ids = list(doc_ids)
         out: dict[str, str] = {}
         for i in range(0, len(ids), _BATCH):
-            out.update({r["id"]: r["sha256"] for r in self._conn.read(q.DOCUMENT_HASHES, ids=ids[i : i + _BATCH])})
+            batch = self._conn.read(self._q.DOCUMENT_HASHES, ids=ids[i : i + _BATCH])
+            out.update({r["id"]: r["sha256"] for r in batch})
         return out
 
     def get_document(self, doc_id: str) -> Document | None:
         """See :meth:`GraphStore.get_document`."""
-        records = self._conn.read(q.GET_DOCUMENT, id=doc_id)
+        records = self._conn.read(self._q.GET_DOCUMENT, id=doc_id)
         return _document(records[0]) if records else None
 
     def find_documents(self, key: str) -> list[Document]:
         """See :meth:`GraphStore.find_documents`."""
-        return [_document(r) for r in self._conn.read(q.FIND_DOCUMENTS, key=key)]
+        return [_document(r) for r in self._conn.read(self._q.FIND_DOCUMENTS, key=key)]
 
     def list_documents(self, offset: int = 0, limit: int = 100) -> list[Document]:
         """See :meth:`GraphStore.list_documents`."""
-        return [_document(r) for r in self._conn.read(q.LIST_DOCUMENTS, offset=offset, limit=limit)]
+        return [_document(r) for r in self._conn.read(self._q.LIST_DOCUMENTS, offset=offset, limit=limit)]
 
     def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]:
         """See :meth:`GraphStore.get_chunks`."""
         ids = list(chunk_ids)
         found: dict[str, Chunk] = {}
         for i in range(0, len(ids), _BATCH):
-            for r in self._conn.read(q.GET_CHUNKS, ids=ids[i : i + _BATCH]):
+            for r in self._conn.read(self._q.GET_CHUNKS, ids=ids[i : i + _BATCH]):
                 found[r["id"]] = Chunk(r["id"], r["doc_id"], int(r["start"]), int(r["end"]), r["text"])
         return [found[c] for c in ids if c in found]
 
@@ -244,14 +243,14 @@ class Neo4jGraphStore(GraphStore):
 
     def get_entity(self, entity_id: str) -> Entity | None:
         """See :meth:`GraphStore.get_entity`."""
-        records = self._conn.read(q.GET_ENTITY, id=entity_id)
+        records = self._conn.read(self._q.GET_ENTITY, id=entity_id)
         if not records:
             return None
         row = records[0]
-        aliases = tuple(r["surface"] for r in self._conn.read(q.ENTITY_ALIASES, id=entity_id))
-        counts = self._conn.read(q.ENTITY_MENTION_COUNTS, id=entity_id)[0]
+        aliases = tuple(r["surface"] for r in self._conn.read(self._q.ENTITY_ALIASES, id=entity_id))
+        counts = self._conn.read(self._q.ENTITY_MENTION_COUNTS, id=entity_id)[0]
         description = f"{row['type']} mentioned in {counts['chunks']} passage(s) of {counts['docs']} document(s)."
-        first = self._conn.read(q.ENTITY_FIRST_MENTION, id=entity_id)
+        first = self._conn.read(self._q.ENTITY_FIRST_MENTION, id=entity_id)
         if first:
             description += f' "{_snippet(first[0]["text"], int(first[0]["start"]), int(first[0]["end"]))}"'
         return Entity(row["id"], row["name"], row["type"], aliases, description, bool(row["pinned"]))
@@ -261,7 +260,7 @@ class Neo4jGraphStore(GraphStore):
         ids = list(entity_ids)
         out: set[str] = set()
         for i in range(0, len(ids), _BATCH):
-            out |= {r["id"] for r in self._conn.read(q.EXISTING_ENTITIES, ids=ids[i : i + _BATCH])}
+            out |= {r["id"] for r in self._conn.read(self._q.EXISTING_ENTITIES, ids=ids[i : i + _BATCH])}
         return out
 
     def search_entities(self, name: str, limit: int = 10) -> list[ScoredEntity]:
@@ -274,9 +273,9 @@ class Neo4jGraphStore(GraphStore):
         key = normalize_name(name, None, self._rules) or name.strip().lower()
         if not key:
             return []
-        scores = {r["id"]: 1.0 for r in self._conn.read(q.EXACT_ENTITIES, key=key)}
+        scores = {r["id"]: 1.0 for r in self._conn.read(self._q.EXACT_ENTITIES, key=key)}
         prefix = _LUCENE_SPECIAL.sub(r"\\\1", key) + "*"
-        for r in self._conn.read(q.PREFIX_ENTITIES, query=prefix, limit=limit * 4):
+        for r in self._conn.read(self._q.PREFIX_ENTITIES, query=prefix, limit=limit * 4):
             scores.setdefault(r["id"], 0.5 + 0.4 * len(key) / max(int(r["shortest"]), 1))
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
         return [ScoredEntity(eid, score) for eid, score in ranked]
@@ -284,7 +283,7 @@ class Neo4jGraphStore(GraphStore):
     def neighbours(self, entity_id: str, limit: int = 50) -> list[Neighbour]:
         """See :meth:`GraphStore.neighbours`."""
         out: list[Neighbour] = []
-        for r in self._conn.read(q.NEIGHBOURS, id=entity_id, limit=limit):
+        for r in self._conn.read(self._q.NEIGHBOURS, id=entity_id, limit=limit):
             rel = _relation(r)
             if rel.head == entity_id:
                 out.append(Neighbour(rel, Entity(r["tail"], r["tail_name"], r["tail_type"]), "out"))
@@ -296,7 +295,7 @@ class Neo4jGraphStore(GraphStore):
         """See :meth:`GraphStore.mentions_of`."""
         return [
             Mention(r["chunk_id"], int(r["start"]), int(r["end"]), r["surface"], r["entity_id"])
-            for r in self._conn.read(q.MENTIONS_OF, id=entity_id, limit=limit)
+            for r in self._conn.read(self._q.MENTIONS_OF, id=entity_id, limit=limit)
         ]
 
     def chunk_entities(self, chunk_ids: Sequence[str]) -> dict[str, list[str]]:
@@ -304,19 +303,19 @@ class Neo4jGraphStore(GraphStore):
         out: dict[str, list[str]] = {c: [] for c in chunk_ids}
         ids = list(out)
         for i in range(0, len(ids), _BATCH):
-            for r in self._conn.read(q.CHUNK_ENTITIES, ids=ids[i : i + _BATCH]):
+            for r in self._conn.read(self._q.CHUNK_ENTITIES, ids=ids[i : i + _BATCH]):
                 out[r["chunk_id"]].append(r["entity_id"])
         return out
 
     def entity_names(self, entity_ids: Sequence[str]) -> dict[str, str]:
         """See :meth:`GraphStore.entity_names`."""
         ids = list(dict.fromkeys(entity_ids))
-        return {r["id"]: r["name"] for r in self._conn.read(q.ENTITY_NAMES, ids=ids)} if ids else {}
+        return {r["id"]: r["name"] for r in self._conn.read(self._q.ENTITY_NAMES, ids=ids)} if ids else {}
 
     def document_titles(self, doc_ids: Sequence[str]) -> dict[str, str]:
         """See :meth:`GraphStore.document_titles`."""
         ids = list(dict.fromkeys(doc_ids))
-        return {r["id"]: r["title"] for r in self._conn.read(q.DOCUMENT_TITLES, ids=ids)} if ids else {}
+        return {r["id"]: r["title"] for r in self._conn.read(self._q.DOCUMENT_TITLES, ids=ids)} if ids else {}
 
     def best_evidence(self, relation_ids: Sequence[str]) -> dict[str, RelationEvidence]:
         """See :meth:`GraphStore.best_evidence`."""
@@ -325,7 +324,7 @@ class Neo4jGraphStore(GraphStore):
             return {}
         return {
             r["relation_id"]: RelationEvidence(r["chunk_id"], r["doc_id"], r["start"], r["end"], r["confidence"])
-            for r in self._conn.read(q.BEST_EVIDENCE, ids=ids)
+            for r in self._conn.read(self._q.BEST_EVIDENCE, ids=ids)
         }
 
     def relations_between(self, entity_ids: Sequence[str]) -> list[Relation]:
@@ -333,33 +332,33 @@ class Neo4jGraphStore(GraphStore):
         ids = list(dict.fromkeys(entity_ids))
         if not ids:
             return []
-        return [_relation(r) for r in self._conn.read(q.RELATIONS_BETWEEN, ids=ids, limit=10_000)]
+        return [_relation(r) for r in self._conn.read(self._q.RELATIONS_BETWEEN, ids=ids, limit=10_000)]
 
     # -- bulk reads, version, stats -----------------------------------------------------
 
     def entity_keys(self) -> list[tuple[str, str]]:
         """See :meth:`GraphStore.entity_keys`."""
-        return [(r["norm"], r["entity_id"]) for r in self._conn.read(q.ENTITY_KEYS)]
+        return [(r["norm"], r["entity_id"]) for r in self._conn.read(self._q.ENTITY_KEYS)]
 
     def mention_pairs(self) -> list[tuple[str, str, str]]:
         """See :meth:`GraphStore.mention_pairs`."""
-        return [(r["chunk_id"], r["doc_id"], r["entity_id"]) for r in self._conn.read(q.MENTION_PAIRS)]
+        return [(r["chunk_id"], r["doc_id"], r["entity_id"]) for r in self._conn.read(self._q.MENTION_PAIRS)]
 
     def relation_pairs(self) -> list[tuple[str, str, str, str, float]]:
         """See :meth:`GraphStore.relation_pairs`."""
         return [
             (r["id"], r["head"], r["tail"], r["type"], float(r["confidence"]))
-            for r in self._conn.read(q.RELATION_PAIRS)
+            for r in self._conn.read(self._q.RELATION_PAIRS)
         ]
 
     def entity_documents(self, entity_ids: Sequence[str]) -> list[str]:
         """See :meth:`GraphStore.entity_documents`."""
         ids = list(dict.fromkeys(entity_ids))
-        return [r["doc_id"] for r in self._conn.read(q.ENTITY_DOCUMENTS, ids=ids)] if ids else []
+        return [r["doc_id"] for r in self._conn.read(self._q.ENTITY_DOCUMENTS, ids=ids)] if ids else []
 
     def curation_rules(self) -> dict[str, str]:
         """See :meth:`GraphStore.curation_rules`."""
-        return {r["key"]: r["body"] for r in self._conn.read(q.CURATION_RULES)}
+        return {r["key"]: r["body"] for r in self._conn.read(self._q.CURATION_RULES)}
 
     def save_curation_rules(self, rules: Mapping[str, str | None]) -> None:
         """See :meth:`GraphStore.save_curation_rules`: one transaction."""
@@ -368,21 +367,21 @@ class Neo4jGraphStore(GraphStore):
 
         def work(tx: neo4j.ManagedTransaction) -> None:
             if rows:
-                tx.run(q.PUT_CURATION_RULES, rows=rows).consume()
+                tx.run(self._q.PUT_CURATION_RULES, rows=rows).consume()
             if gone:
-                tx.run(q.DELETE_CURATION_RULES, keys=gone).consume()
-            tx.run(q.BUMP_VERSION).consume()
+                tx.run(self._q.DELETE_CURATION_RULES, keys=gone).consume()
+            tx.run(self._q.BUMP_VERSION).consume()
 
         self._conn.write(work)
 
     def version(self) -> str:
         """See :meth:`GraphStore.version`: ``epoch:generation`` of the database's meta node."""
-        records = self._conn.read(q.VERSION)
+        records = self._conn.read(self._q.VERSION)
         return str(records[0]["token"]) if records else "0"
 
     def stats(self) -> StoreStats:
         """See :meth:`GraphStore.stats`."""
-        r = self._conn.read(q.STATS)[0]
+        r = self._conn.read(self._q.STATS)[0]
         return StoreStats(int(r["documents"]), int(r["chunks"]), int(r["entities"]), int(r["relations"]),
                           int(r["mentions"]))
 

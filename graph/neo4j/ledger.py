@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from graph.ledger import Intent, Ledger
-from graph.neo4j import queries as q
 from graph.neo4j.connection import Neo4jConnection
 
 
@@ -19,6 +18,7 @@ class Neo4jLedger(Ledger):
     def __init__(self, conn: Neo4jConnection) -> None:
         """Use an open connection (the schema has the ``HopgraphIntent.key`` constraint)."""
         self._conn = conn
+        self._q = conn.q
 
     def record(self, add: Sequence[Intent] = (), remove: Sequence[str] = ()) -> None:
         """See :meth:`Ledger.record`: one auto-commit transaction.
@@ -33,7 +33,7 @@ class Neo4jLedger(Ledger):
              "host": i.host, "pid": i.pid, "started_at": i.started_at}
             for i in add
         ]
-        self._conn.run_write(q.INTENT_RECORD, add=rows, remove=list(remove))
+        self._conn.run_write(self._q.INTENT_RECORD, add=rows, remove=list(remove))
 
     def pending(self) -> list[Intent]:
         """See :meth:`Ledger.pending`.
@@ -44,7 +44,7 @@ class Neo4jLedger(Ledger):
         return [
             Intent(r["key"], r["op"], r["doc_id"], tuple(r["entities"]), r["owner"], r["host"], int(r["pid"]),
                    float(r["started_at"]))
-            for r in self._conn.read(q.INTENT_PENDING)
+            for r in self._conn.read(self._q.INTENT_PENDING)
         ]
 
     def close(self) -> None:

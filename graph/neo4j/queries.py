@@ -17,9 +17,17 @@ Model (labels and properties)::
 ``REL.confidence`` (best evidence) and ``REL.evidence`` (evidence count) are
 recomputed for every relation a write or delete touches, so that reads need no
 join; a relation is only *visible* to reads while it has evidence.
+
+Several stores share one database through a label prefix (``neo4j_label_prefix``; the
+API gives each collection its own): :class:`Statements` holds every statement below with
+the prefix put before each label, relationship type and schema name
+(``Cwiki_Entity``, ``Cwiki_REL``, ``hopgraph_Cwiki_entity_id``). The prefix is validated
+by the settings; nothing else is ever formatted into a statement.
 """
 
 from __future__ import annotations
+
+import re
 
 SCHEMA: tuple[str, ...] = (
     "CREATE CONSTRAINT hopgraph_document_id IF NOT EXISTS FOR (d:Document) REQUIRE d.id IS UNIQUE",
@@ -307,3 +315,51 @@ RETURN i.key AS key, i.op AS op, i.doc_id AS doc_id, i.entities AS entities, i.o
        i.pid AS pid, i.started_at AS started_at
 ORDER BY i.started_at, i.key
 """
+
+
+# -- label prefixes ----------------------------------------------------------------------
+
+LABELS: tuple[str, ...] = (
+    "Document", "Chunk", "Entity", "Alias", "Evidence", "HopgraphMeta", "HopgraphCuration", "HopgraphIntent",
+)
+RELATIONSHIP_TYPES: tuple[str, ...] = ("MENTIONS", "REL")
+PREFIX_PATTERN = r"^([A-Za-z][A-Za-z0-9_]*)?$"
+_PREFIX = re.compile(PREFIX_PATTERN)
+_NAMES = "|".join((*LABELS, *RELATIONSHIP_TYPES))
+_NAMED = re.compile(rf"(?<=:)(?:{_NAMES})\b|\bhopgraph_(?=[a-z])")
+
+
+def namespaced(statement: str, prefix: str) -> str:
+    """``statement`` with ``prefix`` before each of hopgraph's labels, relationship types and schema names.
+
+    Raises:
+        ValueError: ``prefix`` is not letters, digits and '_' starting with a letter (or empty).
+    """
+    if not _PREFIX.fullmatch(prefix):
+        raise ValueError(f"invalid Neo4j label prefix {prefix!r}")
+    if not prefix:
+        return statement
+    return _NAMED.sub(lambda m: "hopgraph_" + prefix if m.group(0) == "hopgraph_" else prefix + m.group(0),
+                      statement)
+
+
+class Statements:
+    """Every statement of this module for one label prefix, as attributes named like the constants."""
+
+    def __init__(self, prefix: str = "") -> None:
+        """Prefix every statement (see :func:`namespaced`).
+
+        Raises:
+            ValueError: an invalid prefix.
+        """
+        self.prefix = prefix
+        self.schema = tuple(namespaced(statement, prefix) for statement in SCHEMA)
+        self.labels = [prefix + label for label in LABELS]
+        self._text = {name: namespaced(value, prefix) for name, value in globals().items()
+                      if name.isupper() and isinstance(value, str) and not name.endswith("_PATTERN")}
+
+    def __getattr__(self, name: str) -> str:
+        try:
+            return self._text[name]
+        except KeyError:
+            raise AttributeError(name) from None

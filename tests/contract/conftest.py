@@ -22,6 +22,7 @@ from core.settings import Settings
 from graph.embedded.database import EmbeddedDatabase
 from graph.embedded.graph_store import EmbeddedGraphStore
 from graph.embedded.vector_store import EmbeddedVectorStore
+from graph.neo4j.admin import delete_hopgraph_nodes
 from graph.neo4j.connection import Neo4jConnection
 from graph.neo4j.graph_store import Neo4jGraphStore
 from graph.ontology import Ontology
@@ -68,7 +69,7 @@ def weaviate_available(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 
 def unique_prefix() -> str:
-    """A Weaviate collection prefix of its own for one test."""
+    """A Weaviate collection (or Neo4j label) prefix of its own for one test."""
     return "T" + uuid.uuid4().hex[:12]
 
 
@@ -82,11 +83,15 @@ def graph_store(request: pytest.FixtureRequest, tmp_path: Path, ontology: Ontolo
         return
     request.getfixturevalue("neo4j_available")
     s = server_settings(tmp_path)
-    wipe_neo4j(s)
-    conn = Neo4jConnection(s.neo4j_uri, s.neo4j_user, s.neo4j_password, s.neo4j_database, s.store_timeout_s)
+    prefix = unique_prefix() + "_"  # labels of its own: the rest of the database is never touched
+    conn = Neo4jConnection(s.neo4j_uri, s.neo4j_user, s.neo4j_password, s.neo4j_database, s.store_timeout_s,
+                           prefix)
     store = Neo4jGraphStore(conn, ontology.aliases)
-    yield store
-    store.close()
+    try:
+        yield store
+    finally:
+        delete_hopgraph_nodes(conn, drop_schema=True)
+        store.close()
 
 
 @pytest.fixture(params=["embedded", "weaviate"])
@@ -115,16 +120,18 @@ StoreFactory = Callable[[], KnowledgeStore]
 
 @pytest.fixture(params=COMBINATIONS)
 def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
-    """Settings for one graph+vector combination, its server data wiped/isolated."""
+    """Settings for one graph+vector combination, its server data under a prefix of its own (dropped after)."""
     graph, vectors = str(request.param).split("+")
+    prefix = unique_prefix()
     s = server_settings(tmp_path / "data", graph_store=graph, vector_store=vectors,
-                        weaviate_collection_prefix=unique_prefix())
+                        weaviate_collection_prefix=prefix, neo4j_label_prefix=prefix + "_")
     if graph == "neo4j":
         request.getfixturevalue("neo4j_available")
-        wipe_neo4j(s)
     if vectors == "weaviate":
         request.getfixturevalue("weaviate_available")
     yield s
+    if graph == "neo4j":
+        wipe_neo4j(s)
     if vectors == "weaviate":
         drop_weaviate(s)
 

@@ -55,13 +55,14 @@ def controlled(neo4j_available: None, weaviate_available: None) -> Iterator[Call
 @pytest.fixture
 def mixed_store(tmp_path: Path, ontology: Ontology, neo4j_available: None,
                 weaviate_available: None) -> Iterator[tuple[KnowledgeStore, Settings]]:
-    """A neo4j+weaviate KnowledgeStore with short timeouts, on a wiped graph and fresh collections."""
-    s = server_settings(tmp_path, graph_store="neo4j", vector_store="weaviate",
-                        weaviate_collection_prefix=unique_prefix(), store_timeout_s=3.0)
-    wipe_neo4j(s)
+    """A neo4j+weaviate KnowledgeStore with short timeouts, on labels and collections of its own."""
+    prefix = unique_prefix()
+    s = server_settings(tmp_path, graph_store="neo4j", vector_store="weaviate", weaviate_collection_prefix=prefix,
+                        neo4j_label_prefix=prefix + "_", store_timeout_s=3.0)
     store = open_store(s, ontology)
     yield store, s
     store.close()
+    wipe_neo4j(s)
     drop_weaviate(s)
 
 
