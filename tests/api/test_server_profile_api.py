@@ -85,6 +85,12 @@ def test_collections_share_neo4j_and_weaviate_apart(server_harness: Harness) -> 
     assert any("Brekke" in t for t in _passages(hz, "alpha", "Who founded Brekke Shipping?"))
     assert not any("Skarn Deep is an iron mine" in t for t in _passages(hz, "alpha", "Which mine employs 900 miners?"))
     assert _entities(hz, "beta", "Halvard Brekke") == []
+    listed = c.get("/v1/collections/beta/documents", headers=hz.h("reader_beta")).json()
+    assert sorted(d["title"] for d in listed["items"]) == sorted(d["title"] for d in BETA_DOCS)
+    answer = c.post("/v1/collections/beta/query", json={"question": "Who founded Brekke Shipping?", "extractive": True},
+                    headers=hz.h("reader_beta"))
+    assert answer.status_code == 200, answer.text
+    assert not any("Brekke" in p["text"] for p in answer.json()["retrieval"]["passages"])
     orvane_b, orvane_a = _entities(hz, "beta", "Orvane Mining"), _entities(hz, "alpha", "Orvane Mining")
     assert orvane_a[0]["id"] == orvane_b[0]["id"]  # the same id, in two separate graphs
 
