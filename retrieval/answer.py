@@ -24,6 +24,16 @@ _STOP = frozenset(
     "a an the of in on at to for by with from and or is was are were did does do who whom whose what which when"
     " where why how that this it its as be been".split()
 )
+_NAME_WORD = re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][\w-]*")
+
+
+def names_absent(question: str, passages: list[Passage]) -> bool:
+    """True when the question names something (capitalised words after its first word) and no passage
+    contains any of those words: the passages are about something else, so nothing in them answers it."""
+    names = {w for w in _NAME_WORD.findall(question.strip()) if w.lower() not in _STOP}
+    return bool(names) and not any(name in p.text for p in passages for name in names)
+
+
 SYSTEM_PROMPT = (
     "You answer questions using only the numbered passages given. Reply with a short answer "
     "(a name, place, date or short phrase) followed by the number of the passage that supports it "
@@ -128,7 +138,8 @@ class Answerer:
     def extractive(self, result: RetrievalResult) -> Answer:
         """The entity the question's relations lead to through the graph (when a chain of them is found and its
         last relation is evidenced by a retrieved passage), else the best-supported entity of the expected type,
-        else the best sentence; with citations."""
+        else the best sentence; with citations. Without a chain, no answer when the passages never name what the
+        question names."""
         passages = result.passages
         if not passages:
             return Answer(NO_ANSWER, [], False, "extractive", result)
@@ -140,6 +151,8 @@ class Answerer:
             marks = "".join(f"[{c.n}]" for c in citations)
             return Answer(f"{found.name} {marks}", citations, True, "extractive", result,
                           facts=fact_lines(found, chunk_ids, self._names(found)))
+        if names_absent(result.question, passages):  # the heuristics below would only guess
+            return Answer(NO_ANSWER, [], False, "extractive", result)
         q_words = {w.lower() for w in _WORD.findall(result.question)} - _STOP
         linked = {lk.entity_id for lk in result.linked}
         wanted = _answer_types(result.question)

@@ -91,6 +91,7 @@ def test_collections_share_neo4j_and_weaviate_apart(server_harness: Harness) -> 
                     headers=hz.h("reader_beta"))
     assert answer.status_code == 200, answer.text
     assert not any("Brekke" in p["text"] for p in answer.json()["retrieval"]["passages"])
+    assert answer.json()["supported"] is False  # beta's passages name no Brekke: no answer, not a guess
     orvane_b, orvane_a = _entities(hz, "beta", "Orvane Mining"), _entities(hz, "alpha", "Orvane Mining")
     assert orvane_a[0]["id"] == orvane_b[0]["id"]  # the same id, in two separate graphs
 

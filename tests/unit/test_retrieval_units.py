@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from graph.ontology import Ontology
-from retrieval.answer import resolve_citations
+from retrieval.answer import names_absent, resolve_citations
 from retrieval.fusion import linear_fusion, reciprocal_rank_fusion
 from retrieval.graph_index import GraphIndex
 from retrieval.linking import EntityLinker
@@ -82,3 +82,15 @@ def test_citations_to_no_passage_are_removed_and_counted() -> None:
     assert text == "Paris [2] and also [1]"
     assert removed == 1
     assert [(c.n, c.chunk_id, c.start, c.end) for c in cites] == [(1, "c1", 10, 20), (2, "c2", 0, 5)]
+
+
+@pytest.mark.parametrize(("question", "absent"), [
+    ("Who founded Brekke Shipping?", True),  # the passages never name Brekke or Shipping
+    ("Who founded Orvane Mining?", False),
+    ("In which town was orvane founded?", False),  # names nothing (the first word does not count)
+    ("Where is the mine of Petra's company?", False),
+    ("What did Halvard Lindqvist chair?", False),  # one of its names is in a passage
+])
+def test_an_answer_needs_passages_that_name_what_the_question_names(question: str, absent: bool) -> None:
+    passages = [Passage("c1", "d1", "Orvane Mining", 0, 60, "Orvane Mining was founded by Petra Lindqvist.", 1.0)]
+    assert names_absent(question, passages) is absent
