@@ -20,7 +20,7 @@ from api.http.controllers.ops import OpsController
 from api.http.controllers.questions import QuestionsController
 from api.http.deps import provide_collection, provide_runtime
 from api.http.metrics import MetricsMiddleware
-from api.http.openapi import document_problems, openapi_config
+from api.http.openapi import document_problems, document_streams, openapi_config
 from api.http.problems import EXCEPTION_HANDLERS
 from api.http.runtime import build_runtime, lifespan
 from core.settings import Settings
@@ -60,4 +60,5 @@ def create_app(settings: Settings) -> Litestar:
         debug=False,
     )
     document_problems(app.openapi_schema)  # built once here, served as amended
+    document_streams(app.openapi_schema)
     return app

@@ -113,3 +113,21 @@ def document_problems(openapi: OpenAPI) -> None:
                 for code in codes:
                     responses.setdefault(code, _problem_response(_STATUS_TEXT[code]))
             operation.responses = responses
+
+
+STREAMED = {"/v1/collections/{c}/query": "post"}
+_EVENTS = Schema(
+    type=OpenAPIType.STRING,
+    description="Server-Sent Events (with stream: true): 'token' events {\"text\": ...}, then one 'answer' event "
+                "whose data is the application/json body, or one 'error' event whose data is a problem.",
+)
+
+
+def document_streams(openapi: OpenAPI) -> None:
+    """Add ``text/event-stream`` to the 200 response of the operations that stream on request."""
+    for path, method in STREAMED.items():
+        item = (openapi.paths or {})[path]
+        operation: Operation = getattr(item, method)
+        response = (operation.responses or {})["200"]
+        if isinstance(response, OpenAPIResponse) and response.content is not None:
+            response.content["text/event-stream"] = OpenAPIMediaType(schema=_EVENTS)

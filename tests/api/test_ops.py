@@ -52,6 +52,8 @@ def test_openapi_and_swagger(harness: Harness) -> None:
         assert path in paths, path
     ingest = paths["/v1/collections/{c}/documents"]["post"]["requestBody"]["content"]
     assert {"multipart/form-data", "application/json"} <= set(ingest)
+    answered = paths["/v1/collections/{c}/query"]["post"]["responses"]["200"]["content"]
+    assert set(answered) == {"application/json", "text/event-stream"}  # stream: true answers with SSE
     assert {"bearer", "apiKey"} <= set(schema["components"]["securitySchemes"])
     ui = harness.client.get("/schema/swagger")
     assert ui.status_code == 200 and "swagger" in ui.text.lower()
