@@ -18,16 +18,10 @@ from extraction.curation import CurationChange, Curator, apply_change
 
 
 def _run(app: AppContext, change: CurationChange) -> None:
-    graph = app.store.graph
     log = audit_log(app)
-    stored = graph.curation_rules()
-    Curator(graph, app.ontology).save(change)
-    try:
+    with Curator(app.store.graph, app.ontology).saving(change):  # no audit entry, no change
         log.record(None, None, change.action, change.target, before=change.before, after=change.after,
                    actor=cli_actor())
-    except BaseException:  # no audit entry, no change
-        graph.save_curation_rules({k: stored.get(k) for k in change.records})
-        raise
     report = apply_change(app.pipeline(), app.store.graph, change.entities, change.reembed)
     click.echo(json.dumps({"action": change.action, "before": change.before, "after": change.after,
                            "documents_reprocessed": report.documents}, indent=2))

@@ -24,7 +24,7 @@ from extraction.chunking import Chunker
 from extraction.nlp import NlpRunner
 from extraction.pipeline import IngestPipeline
 from extraction.readers import JsonFields
-from graph.store import KnowledgeStore
+from graph.store import KnowledgeStore, drop_server_data
 from inference.embedder import Embedder
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -124,37 +124,13 @@ def remove(settings: Settings, name: str) -> None:
         StoreError: the directory cannot be moved, or a server store refused to drop the collection's data.
     """
     path = require(settings, name)
-    _drop_server_data(collection_settings(settings, name))
+    drop_server_data(collection_settings(settings, name))
     trash = root(settings) / f".deleted-{name}-{secrets.token_hex(4)}"
     try:
         path.rename(trash)
     except OSError as exc:
         raise StoreError(f"cannot delete collection {name!r}: {exc}") from exc
     shutil.rmtree(trash, ignore_errors=True)  # a straggling writer may leave a file; names() ignores dot-dirs
-
-
-def _drop_server_data(csettings: Settings) -> None:
-    """Delete what a collection holds in Neo4j and Weaviate (nothing for embedded stores)."""
-    if csettings.graph_store == "neo4j":
-        from graph.neo4j.admin import delete_hopgraph_nodes
-        from graph.neo4j.connection import Neo4jConnection
-
-        conn = Neo4jConnection(csettings.neo4j_uri, csettings.neo4j_user, csettings.neo4j_password,
-                               csettings.neo4j_database, csettings.store_timeout_s, csettings.neo4j_label_prefix)
-        try:
-            delete_hopgraph_nodes(conn, drop_schema=True)
-        finally:
-            conn.close()
-    if csettings.vector_store == "weaviate":
-        from graph.weaviate.admin import drop_store_collections
-        from graph.weaviate.connection import connect
-
-        client = connect(csettings.weaviate_host, csettings.weaviate_http_port, csettings.weaviate_grpc_port,
-                         csettings.weaviate_api_key, csettings.weaviate_secure, timeout_s=csettings.store_timeout_s)
-        try:
-            drop_store_collections(client, csettings.weaviate_collection_prefix)
-        finally:
-            client.close()
 
 
 def collection_settings(settings: Settings, name: str) -> Settings:

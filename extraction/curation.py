@@ -11,7 +11,8 @@ interrupted, applying the same change again completes it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -223,6 +224,22 @@ class Curator:
         """
         change.documents = self._graph.entity_documents(change.entities)
         self._graph.save_curation_rules(change.records)
+
+    @contextmanager
+    def saving(self, change: CurationChange) -> Iterator[None]:
+        """:meth:`save` the change for good only if the ``with`` body (its job, its audit entry) succeeds;
+        if the body raises, the records are put back as they were and the error propagates.
+
+        Raises:
+            StoreError: nothing was stored.
+        """
+        stored = self._graph.curation_rules()
+        self.save(change)
+        try:
+            yield
+        except BaseException:  # re-raised: no confirmation, no change
+            self._graph.save_curation_rules({k: stored.get(k) for k in change.records})
+            raise
 
 
 def apply_change(

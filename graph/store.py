@@ -185,3 +185,49 @@ def _open_vectors(settings: Settings, stack: ExitStack) -> VectorStore:
         stack.callback(db.close)
         return EmbeddedVectorStore(db)
     raise ConfigError(f"unknown vector_store {settings.vector_store!r}")
+
+
+def drop_graph_data(settings: Settings) -> None:
+    """Delete the Neo4j nodes of the settings' label prefix, in batches (under a prefix, its schema too).
+
+    Raises:
+        StoreUnavailableError, StoreError: the server failed (what was deleted stays deleted).
+    """
+    from graph.neo4j.admin import delete_hopgraph_nodes
+    from graph.neo4j.connection import Neo4jConnection
+
+    conn = Neo4jConnection(settings.neo4j_uri, settings.neo4j_user, settings.neo4j_password, settings.neo4j_database,
+                           settings.store_timeout_s, settings.neo4j_label_prefix)
+    try:
+        delete_hopgraph_nodes(conn, drop_schema=True)
+    finally:
+        conn.close()
+
+
+def drop_vector_data(settings: Settings) -> None:
+    """Drop the Weaviate collections of the settings' prefix.
+
+    Raises:
+        StoreUnavailableError, StoreError: the server failed.
+    """
+    from graph.weaviate.admin import drop_store_collections
+    from graph.weaviate.connection import connect
+
+    client = connect(settings.weaviate_host, settings.weaviate_http_port, settings.weaviate_grpc_port,
+                     settings.weaviate_api_key, settings.weaviate_secure, settings.store_timeout_s)
+    try:
+        drop_store_collections(client, settings.weaviate_collection_prefix)
+    finally:
+        client.close()
+
+
+def drop_server_data(settings: Settings) -> None:
+    """Delete what the settings' server stores hold for this store (nothing for embedded ones).
+
+    Raises:
+        StoreUnavailableError, StoreError: a server failed.
+    """
+    if settings.graph_store == "neo4j":
+        drop_graph_data(settings)
+    if settings.vector_store == "weaviate":
+        drop_vector_data(settings)

@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from bench.profiles import drop_collections as drop_weaviate
-from bench.profiles import wipe_neo4j
 from core.errors import StoreError
 from core.settings import Settings
 from graph.embedded.database import EmbeddedDatabase
@@ -27,7 +25,7 @@ from graph.neo4j.connection import Neo4jConnection
 from graph.neo4j.graph_store import Neo4jGraphStore
 from graph.ontology import Ontology
 from graph.ports import GraphStore, VectorStore
-from graph.store import KnowledgeStore, open_store
+from graph.store import KnowledgeStore, drop_graph_data, drop_vector_data, open_store
 from graph.weaviate.connection import connect
 from graph.weaviate.vector_store import WeaviateVectorStore
 
@@ -131,9 +129,9 @@ def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[S
         request.getfixturevalue("weaviate_available")
     yield s
     if graph == "neo4j":
-        wipe_neo4j(s)
+        drop_graph_data(s)
     if vectors == "weaviate":
-        drop_weaviate(s)
+        drop_vector_data(s)
 
 
 @pytest.fixture

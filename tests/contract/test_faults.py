@@ -18,10 +18,10 @@ import pytest
 from core.errors import StoreUnavailableError
 from core.settings import Settings
 from graph.ontology import Ontology
-from graph.store import KnowledgeStore, open_store
+from graph.store import KnowledgeStore, drop_graph_data, drop_vector_data, open_store
 
 from .bundles import d1, d2
-from .conftest import drop_weaviate, server_settings, unique_prefix, wipe_neo4j
+from .conftest import server_settings, unique_prefix
 from .test_knowledge_store import assert_absent, assert_complete, chunk_ids, write
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,8 +62,8 @@ def mixed_store(tmp_path: Path, ontology: Ontology, neo4j_available: None,
     store = open_store(s, ontology)
     yield store, s
     store.close()
-    wipe_neo4j(s)
-    drop_weaviate(s)
+    drop_graph_data(s)
+    drop_vector_data(s)
 
 
 def test_weaviate_down_during_write(

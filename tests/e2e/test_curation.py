@@ -36,16 +36,16 @@ def profiles(request: pytest.FixtureRequest, settings: Settings, tmp_path: Path)
         yield (settings.model_copy(update={"data_dir": tmp_path / "a"}),
                settings.model_copy(update={"data_dir": tmp_path / "b"}))
         return
-    from bench.profiles import drop_collections, wipe_neo4j
+    from graph.store import drop_graph_data, drop_vector_data
 
     request.getfixturevalue("neo4j_available")
     request.getfixturevalue("weaviate_available")
     first, second = _server(settings, tmp_path / "a"), _server(settings, tmp_path / "b")
-    wipe_neo4j(first)
+    drop_graph_data(first)
     yield first, second
     for s in (first, second):
-        drop_collections(s)
-    wipe_neo4j(first)
+        drop_vector_data(s)
+    drop_graph_data(first)
 
 
 def _view(store: KnowledgeStore) -> dict[str, Any]:
@@ -135,10 +135,10 @@ def _fresh_view(settings: Settings, ontology: Ontology, nlp: NlpRunner, embedder
                 rules: dict[str, str]) -> dict[str, Any]:
     """The view of a new store that is given ``rules`` and then ingests ``corpus``."""
     if settings.graph_store == "neo4j":  # one Neo4j database (Community): empty it first
-        from bench.profiles import drop_collections, wipe_neo4j
+        from graph.store import drop_graph_data, drop_vector_data
 
-        wipe_neo4j(settings)
-        drop_collections(settings)
+        drop_graph_data(settings)
+        drop_vector_data(settings)
     else:
         shutil.rmtree(settings.data_dir, ignore_errors=True)
     fresh = open_store(settings, ontology)

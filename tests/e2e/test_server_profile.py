@@ -31,14 +31,14 @@ def _recall5(settings: Settings) -> dict[str, float]:
 
 
 def test_musique_recall_matches_between_profiles(settings: Settings, tmp_path: Path) -> None:
-    from bench.profiles import drop_collections, wipe_neo4j
+    from graph.store import drop_graph_data, drop_vector_data
 
     server = settings.model_copy(update={
         "data_dir": tmp_path / "server", "graph_store": "neo4j", "vector_store": "weaviate",
         "weaviate_collection_prefix": f"E2e{int(time.time())}",
     })
     try:
-        wipe_neo4j(server)
+        drop_graph_data(server)
     except StoreError as exc:
         message = f"Neo4j/Weaviate unreachable ({exc}): bash deploy/services.sh start && . .services/env"
         if os.environ.get("CI"):
@@ -48,8 +48,8 @@ def test_musique_recall_matches_between_profiles(settings: Settings, tmp_path: P
     try:
         remote = _recall5(server)
     finally:
-        drop_collections(server)
-        wipe_neo4j(server)
+        drop_vector_data(server)
+        drop_graph_data(server)
     for mode in MODES:
         assert abs(embedded[mode] - remote[mode]) <= 0.01 + 1e-9, (mode, embedded[mode], remote[mode])
     assert embedded["hybrid"] > embedded["dense"]

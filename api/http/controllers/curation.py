@@ -32,16 +32,11 @@ def _submit(runtime: Runtime, collection: Collection, key: ApiKey,
     with _LOCK:
         curator = Curator(graph, collection.ontology)
         change = plan(curator)
-        stored = graph.curation_rules()
-        curator.save(change)
-        try:
+        with curator.saving(change):  # no job or no audit entry, no change (a queued job is harmless)
             job = runtime.jobs.create(collection.name, [], change.documents[:10_000], key.id, kind="curate",
                                       payload={"entities": change.entities, "reembed": sorted(change.reembed)})
             runtime.audit.record(key, collection.name, change.action, change.target, before=change.before,
                                  after={**change.after, "job": job.id})
-        except BaseException:  # no job or no audit entry, no change: put the records back as they were
-            graph.save_curation_rules({k: stored.get(k) for k in change.records})  # (a queued job is harmless)
-            raise
     return CurationOut(change.action, change.after, job_out(job))
 
 
