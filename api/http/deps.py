@@ -1,16 +1,32 @@
-"""Dependencies injected into handlers: the runtime and the caller's collection."""
+"""What handlers receive besides the body: injected dependencies and shared query parameters.
+
+Dependencies are injected by name (Litestar's ``NamedDependency``): a handler parameter
+``runtime: RuntimeDep`` gets the ``runtime`` dependency, ``collection: CollectionDep`` the
+caller's collection. Paged lists share ``Offset`` and ``Limit``.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, TypeAlias
 
 from litestar import Request
 from litestar.datastructures import State
-from litestar.params import FromPath
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
 
 from api.http.auth import caller, check_collection
 from api.http.runtime import Runtime
+from api.http.schemas import MAX_OFFSET
 from api.registry import Collection
+
+RuntimeDep: TypeAlias = NamedDependency[Runtime]
+"""The running server's state (dependency ``runtime``)."""
+
+CollectionDep: TypeAlias = NamedDependency[Collection]
+"""The collection named in the path, checked against the caller's key (dependency ``collection``)."""
+
+Offset: TypeAlias = Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET, description="Items to skip.")]
+Limit: TypeAlias = Annotated[int, QueryParameter(ge=1, le=500, description="Items to return at most.")]
 
 
 def provide_runtime(state: State) -> Runtime:
@@ -19,7 +35,7 @@ def provide_runtime(state: State) -> Runtime:
     return runtime
 
 
-async def provide_collection(c: FromPath[str], request: Request[Any, Any, Any], runtime: Runtime) -> Collection:
+async def provide_collection(c: FromPath[str], request: Request[Any, Any, Any], runtime: RuntimeDep) -> Collection:
     """The collection named in the path, if the caller's key covers it (404 otherwise), opened on first use."""
     check_collection(caller(request), c)
     found = runtime.registry.peek(c)

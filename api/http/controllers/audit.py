@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from litestar import Controller, get
-from litestar.params import Parameter
 
 from api.http.auth import requires
-from api.http.runtime import Runtime
-from api.http.schemas import MAX_OFFSET, AuditOut
+from api.http.deps import CollectionDep, Limit, Offset, RuntimeDep
+from api.http.schemas import AuditOut
 from api.http.views import audit_out
-from api.registry import Collection
 
 
 class AuditController(Controller):
@@ -20,8 +18,8 @@ class AuditController(Controller):
 
     @get("/", guards=[requires("curator")], summary="Audit log, newest first")
     async def list_audit(
-        self, collection: Collection, runtime: Runtime,
-        offset: int = Parameter(ge=0, le=MAX_OFFSET, default=0), limit: int = Parameter(ge=1, le=500, default=50),
+        self, collection: CollectionDep, runtime: RuntimeDep,
+        offset: Offset = 0, limit: Limit = 50,
     ) -> list[AuditOut]:
         """Ingest jobs queued, documents deleted, collection changes, with the key that made them."""
         entries = await runtime.work.query(runtime.audit.recent, collection.name, offset, limit)
@@ -37,8 +35,8 @@ class ServerAuditController(Controller):
 
     @get("/", summary="Server-wide audit log, newest first")
     async def list_server_audit(
-        self, runtime: Runtime,
-        offset: int = Parameter(ge=0, le=MAX_OFFSET, default=0), limit: int = Parameter(ge=1, le=500, default=50),
+        self, runtime: RuntimeDep,
+        offset: Offset = 0, limit: Limit = 50,
     ) -> list[AuditOut]:
         """Entries that belong to no collection, with the key (or CLI user) that made them."""
         entries = await runtime.work.query(runtime.audit.recent, None, offset, limit)

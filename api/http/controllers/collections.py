@@ -6,15 +6,14 @@ from typing import Any
 
 from litestar import Controller, Request, delete, get, post
 from litestar.di import Provide
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from api import collections
 from api.http.auth import caller, check_collection, requires
-from api.http.deps import provide_collection
-from api.http.runtime import Runtime
+from api.http.deps import CollectionDep, RuntimeDep, provide_collection
 from api.http.schemas import CollectionIn, CollectionOut
 from api.http.views import collection_out
-from api.registry import Collection
 from core.errors import ConflictError
 
 
@@ -25,7 +24,7 @@ class CollectionsController(Controller):
     tags = ["collections"]
 
     @get("/", guards=[requires("reader")], summary="Collections this key may use")
-    async def list_collections(self, request: Request[Any, Any, Any], runtime: Runtime) -> list[CollectionOut]:
+    async def list_collections(self, request: Request[Any, Any, Any], runtime: RuntimeDep) -> list[CollectionOut]:
         """Every collection the key covers, with counts."""
         key = caller(request)
 
@@ -39,8 +38,8 @@ class CollectionsController(Controller):
         return await runtime.work.query(load)
 
     @post("/", guards=[requires("admin")], status_code=HTTP_201_CREATED, summary="Create a collection")
-    async def create_collection(self, data: CollectionIn, request: Request[Any, Any, Any],
-                                runtime: Runtime) -> CollectionOut:
+    async def create_collection(self, data: JSONBody[CollectionIn], request: Request[Any, Any, Any],
+                                runtime: RuntimeDep) -> CollectionOut:
         """Create an empty collection (409 if it exists)."""
         def create() -> CollectionOut:
             collections.create(runtime.settings, data.name)
@@ -51,13 +50,13 @@ class CollectionsController(Controller):
 
     @get("/{c:str}", guards=[requires("reader")], summary="One collection",
          dependencies={"collection": Provide(provide_collection)})
-    async def get_collection(self, collection: Collection, runtime: Runtime) -> CollectionOut:
+    async def get_collection(self, collection: CollectionDep, runtime: RuntimeDep) -> CollectionOut:
         """Counts of what the collection holds."""
         return await runtime.work.query(
             lambda: collection_out(collection, runtime.jobs.unfinished(collection.name)))
 
     @delete("/{c:str}", guards=[requires("admin")], status_code=HTTP_204_NO_CONTENT, summary="Delete a collection")
-    async def delete_collection(self, c: str, request: Request[Any, Any, Any], runtime: Runtime) -> None:
+    async def delete_collection(self, c: FromPath[str], request: Request[Any, Any, Any], runtime: RuntimeDep) -> None:
         """Delete a collection and everything in it (409 while it has unfinished ingest jobs)."""
         check_collection(caller(request), c)
 

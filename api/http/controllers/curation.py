@@ -13,9 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from api.http.auth import caller, requires
+from api.http.deps import CollectionDep, RuntimeDep
 from api.http.runtime import Runtime
 from api.http.schemas import CurationOut, CurationRecord, EntityPatch, MergeRequest, SplitRequest
 from api.http.views import job_out
@@ -53,8 +55,8 @@ class CurationController(Controller):
 
     @patch("/{entity_id:str}", guards=[requires("curator")], status_code=HTTP_202_ACCEPTED,
            summary="Rename, retype or change the aliases of an entity")
-    async def edit_entity(self, entity_id: str, data: EntityPatch, request: Request[Any, Any, Any],
-                          collection: Collection, runtime: Runtime) -> Response[CurationOut]:
+    async def edit_entity(self, entity_id: FromPath[str], data: JSONBody[EntityPatch], request: Request[Any, Any, Any],
+                          collection: CollectionDep, runtime: RuntimeDep) -> Response[CurationOut]:
         """Fields left out stay as they are. ``entity`` is the entity as it will be once the job is done."""
         key = caller(request)
         out = await runtime.work.query(_submit, runtime, collection, key, lambda c: c.edit(
@@ -64,8 +66,8 @@ class CurationController(Controller):
 
     @post("/merge", guards=[requires("curator")], status_code=HTTP_202_ACCEPTED,
           summary="Merge entities into one")
-    async def merge_entities(self, data: MergeRequest, request: Request[Any, Any, Any], collection: Collection,
-                             runtime: Runtime) -> Response[CurationOut]:
+    async def merge_entities(self, data: JSONBody[MergeRequest], request: Request[Any, Any, Any],
+                             collection: CollectionDep, runtime: RuntimeDep) -> Response[CurationOut]:
         """Every mention, alias and relation of ``sources`` moves to ``target``, which keeps its id."""
         key = caller(request)
         out = await runtime.work.query(_submit, runtime, collection, key, lambda c: c.merge(
@@ -74,8 +76,9 @@ class CurationController(Controller):
 
     @post("/{entity_id:str}/split", guards=[requires("curator")], status_code=HTTP_202_ACCEPTED,
           summary="Split mentions off an entity into a new one")
-    async def split_entity(self, entity_id: str, data: SplitRequest, request: Request[Any, Any, Any],
-                           collection: Collection, runtime: Runtime) -> Response[CurationOut]:
+    async def split_entity(self, entity_id: FromPath[str], data: JSONBody[SplitRequest],
+                           request: Request[Any, Any, Any], collection: CollectionDep,
+                           runtime: RuntimeDep) -> Response[CurationOut]:
         """Mentions with one of ``surfaces`` and/or in one of ``documents`` move to a new entity named ``name``
         (its id is in ``entity.id``)."""
         key = caller(request)
@@ -91,15 +94,15 @@ class CurationRecordsController(Controller):
     tags = ["curation"]
 
     @get("/", guards=[requires("curator")], summary="Curation records in force")
-    async def list_records(self, collection: Collection, runtime: Runtime) -> list[CurationRecord]:
+    async def list_records(self, collection: CollectionDep, runtime: RuntimeDep) -> list[CurationRecord]:
         """Every edit, merge and split that ingest applies to this collection, by key."""
         rows = await runtime.work.query(lambda: Curator(collection.store.graph, collection.ontology).records())
         return [CurationRecord(r["key"], r["kind"], r["entity"], r["rule"]) for r in rows]
 
     @delete("/{key:str}", guards=[requires("curator")], status_code=HTTP_202_ACCEPTED,
             summary="Revert a curation record")
-    async def revert_record(self, key: str, request: Request[Any, Any, Any], collection: Collection,
-                            runtime: Runtime) -> Response[CurationOut]:
+    async def revert_record(self, key: FromPath[str], request: Request[Any, Any, Any], collection: CollectionDep,
+                            runtime: RuntimeDep) -> Response[CurationOut]:
         """The record goes (a split takes its split-off entity's edit along); a ``curate`` job extracts the
         touched documents again, so the graph is as if the change had never been made."""
         out = await runtime.work.query(_submit, runtime, collection, caller(request), lambda c: c.revert(key))

@@ -8,16 +8,15 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.params import Parameter
+from litestar.params import FromPath
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_415_UNSUPPORTED_MEDIA_TYPE
 
 from api.http import uploads
 from api.http.auth import caller, requires
+from api.http.deps import CollectionDep, Limit, Offset, RuntimeDep
 from api.http.openapi import IngestOperation
-from api.http.runtime import Runtime
-from api.http.schemas import MAX_OFFSET, Deleted, DocumentOut, DocumentPage, IngestRequest, JobOut
+from api.http.schemas import Deleted, DocumentOut, DocumentPage, IngestRequest, JobOut
 from api.http.views import document_out, document_summary, job_out
-from api.registry import Collection
 from core.errors import NotFoundError
 
 
@@ -38,7 +37,7 @@ class DocumentsController(Controller):
 
     @post("/", guards=[requires("editor")], status_code=HTTP_202_ACCEPTED, operation_class=IngestOperation,
           summary="Ingest documents (multipart files or JSON records)")
-    async def ingest(self, request: Request[Any, Any, Any], collection: Collection, runtime: Runtime,
+    async def ingest(self, request: Request[Any, Any, Any], collection: CollectionDep, runtime: RuntimeDep,
                      ) -> Response[JobOut]:
         """Store the files or documents in the collection, queue an ingest job and answer 202 with it.
 
@@ -74,8 +73,8 @@ class DocumentsController(Controller):
 
     @get("/", guards=[requires("reader")], summary="List documents")
     async def list_documents(
-        self, collection: Collection, runtime: Runtime,
-        offset: int = Parameter(ge=0, le=MAX_OFFSET, default=0), limit: int = Parameter(ge=1, le=500, default=50),
+        self, collection: CollectionDep, runtime: RuntimeDep,
+        offset: Offset = 0, limit: Limit = 50,
     ) -> DocumentPage:
         """Documents ordered by id, a page at a time."""
         def page() -> DocumentPage:
@@ -86,7 +85,7 @@ class DocumentsController(Controller):
         return await runtime.work.query(page)
 
     @get("/{doc_id:str}", guards=[requires("reader")], summary="One document")
-    async def get_document(self, doc_id: str, collection: Collection, runtime: Runtime) -> DocumentOut:
+    async def get_document(self, doc_id: FromPath[str], collection: CollectionDep, runtime: RuntimeDep) -> DocumentOut:
         """The document with its text."""
         doc = await runtime.work.query(collection.store.graph.get_document, doc_id)
         if doc is None:
@@ -94,8 +93,8 @@ class DocumentsController(Controller):
         return document_out(collection, doc)
 
     @delete("/{doc_id:str}", guards=[requires("editor")], status_code=200, summary="Delete a document")
-    async def delete_document(self, doc_id: str, request: Request[Any, Any, Any], collection: Collection,
-                              runtime: Runtime) -> Deleted:
+    async def delete_document(self, doc_id: FromPath[str], request: Request[Any, Any, Any], collection: CollectionDep,
+                              runtime: RuntimeDep) -> Deleted:
         """Remove the document and exactly what it alone contributed (entities, relations, vectors)."""
         key = caller(request)
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, delete, get
-from litestar.params import Parameter
+from litestar.params import FromPath
 
 from api.http.auth import caller, requires
-from api.http.runtime import Runtime
-from api.http.schemas import MAX_OFFSET, JobOut
+from api.http.deps import CollectionDep, Limit, Offset, RuntimeDep
+from api.http.schemas import JobOut
 from api.http.views import job_out
-from api.registry import Collection
 
 
 class JobsController(Controller):
@@ -22,21 +21,21 @@ class JobsController(Controller):
 
     @get("/", guards=[requires("reader")], summary="Recent ingest jobs")
     async def list_jobs(
-        self, collection: Collection, runtime: Runtime,
-        offset: int = Parameter(ge=0, le=MAX_OFFSET, default=0), limit: int = Parameter(ge=1, le=500, default=50),
+        self, collection: CollectionDep, runtime: RuntimeDep,
+        offset: Offset = 0, limit: Limit = 50,
     ) -> list[JobOut]:
         """Jobs of the collection, newest first."""
         jobs = await runtime.work.query(runtime.jobs.recent, collection.name, offset, limit)
         return [job_out(j) for j in jobs]
 
     @get("/{job_id:str}", guards=[requires("reader")], summary="One ingest job")
-    async def get_job(self, job_id: str, collection: Collection, runtime: Runtime) -> JobOut:
+    async def get_job(self, job_id: FromPath[str], collection: CollectionDep, runtime: RuntimeDep) -> JobOut:
         """State (queued, running, succeeded, failed), progress and per-file errors."""
         return job_out(await runtime.work.query(runtime.jobs.get, collection.name, job_id))
 
     @delete("/{job_id:str}", guards=[requires("editor")], status_code=200, summary="Cancel an ingest job")
-    async def cancel_job(self, job_id: str, request: Request[Any, Any, Any], collection: Collection,
-                         runtime: Runtime) -> JobOut:
+    async def cancel_job(self, job_id: FromPath[str], request: Request[Any, Any, Any], collection: CollectionDep,
+                         runtime: RuntimeDep) -> JobOut:
         """A queued job is cancelled at once, a running one after its current batch (what it committed stays);
         409 when it has finished."""
         key = caller(request)

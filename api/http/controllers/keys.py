@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, delete, get, post
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from api.http.auth import caller, requires
-from api.http.runtime import Runtime
+from api.http.deps import RuntimeDep
 from api.http.schemas import KeyCreated, KeyIn, KeyOut
 from api.http.views import key_out
 from core.errors import ConflictError
@@ -22,12 +23,13 @@ class KeysController(Controller):
     guards = [requires("admin")]
 
     @get("/", summary="Active keys")
-    async def list_keys(self, runtime: Runtime) -> list[KeyOut]:
+    async def list_keys(self, runtime: RuntimeDep) -> list[KeyOut]:
         """Keys that have not been revoked (no secrets)."""
         return [key_out(k) for k in await runtime.work.query(runtime.keys.active)]
 
     @post("/", status_code=HTTP_201_CREATED, summary="Create a key")
-    async def create_key(self, data: KeyIn, request: Request[Any, Any, Any], runtime: Runtime) -> KeyCreated:
+    async def create_key(self, data: JSONBody[KeyIn], request: Request[Any, Any, Any],
+                         runtime: RuntimeDep) -> KeyCreated:
         """The response holds the secret key; it cannot be shown again."""
         def create() -> KeyCreated:
             key, secret = runtime.keys.create(data.role, data.collections, data.name)
@@ -38,7 +40,7 @@ class KeysController(Controller):
         return await runtime.work.query(create)
 
     @delete("/{key_id:str}", status_code=200, summary="Revoke a key")
-    async def revoke_key(self, key_id: str, request: Request[Any, Any, Any], runtime: Runtime) -> KeyOut:
+    async def revoke_key(self, key_id: FromPath[str], request: Request[Any, Any, Any], runtime: RuntimeDep) -> KeyOut:
         """The key stops working within a few seconds in every server process (409 for the calling key)."""
         me = caller(request)
         if key_id == me.id:

@@ -6,12 +6,12 @@ from typing import Any
 
 from litestar import Controller, Request, get, put
 from litestar.openapi import ResponseSpec
+from litestar.params import JSONBody
 
 from api.curation import ontology as curation
 from api.http.auth import caller, requires
-from api.http.runtime import Runtime
+from api.http.deps import CollectionDep, RuntimeDep
 from api.http.schemas import OntologyOut
-from api.registry import Collection
 
 
 class OntologyController(Controller):
@@ -21,7 +21,7 @@ class OntologyController(Controller):
     tags = ["curation"]
 
     @get("/", guards=[requires("reader")], summary="The ontology in force")
-    async def get_ontology(self, collection: Collection, runtime: Runtime) -> OntologyOut:
+    async def get_ontology(self, collection: CollectionDep, runtime: RuntimeDep) -> OntologyOut:
         """The collection's own ontology, or the server's (``source``)."""
         found = await runtime.work.query(curation.in_force, runtime.settings, collection.name)
         return OntologyOut(found.ontology.version, found.source, found.ontology.model_dump())
@@ -29,8 +29,8 @@ class OntologyController(Controller):
     @put("/", guards=[requires("curator")], summary="Replace the ontology",
          responses={409: ResponseSpec(dict[str, Any], description="The graph violates it (``violations``), or "
                                       "its version is not above the current one")})
-    async def put_ontology(self, data: dict[str, Any], request: Request[Any, Any, Any], collection: Collection,
-                           runtime: Runtime) -> OntologyOut:
+    async def put_ontology(self, data: JSONBody[dict[str, Any]], request: Request[Any, Any, Any],
+                           collection: CollectionDep, runtime: RuntimeDep) -> OntologyOut:
         """Accepted when its ``version`` is above the current one and the current graph conforms to it;
         later ingests type and check with it."""
         key = caller(request)

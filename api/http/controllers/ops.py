@@ -6,9 +6,9 @@ from litestar import Controller, Response, get
 from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
+from api.http.deps import RuntimeDep
 from api.http.metrics import gauge_lines
 from api.http.problems import RETRY_AFTER_S
-from api.http.runtime import Runtime
 from api.http.schemas import Health
 from core.errors import HopgraphError
 
@@ -26,7 +26,7 @@ class OpsController(Controller):
 
     @get("/readyz", summary="Models and stores are ready",
          responses={503: ResponseSpec(Health, description="Not ready (models loading or a store down)")})
-    async def readyz(self, runtime: Runtime) -> Response[Health]:
+    async def readyz(self, runtime: RuntimeDep) -> Response[Health]:
         """200 when the models are loaded and the server database and open stores answer; 503 otherwise."""
         checks = {"models": runtime.models_state}
 
@@ -48,7 +48,7 @@ class OpsController(Controller):
                         headers={"Retry-After": str(RETRY_AFTER_S)})
 
     @get("/metrics", summary="Prometheus metrics", media_type="text/plain; version=0.0.4; charset=utf-8")
-    async def metrics(self, runtime: Runtime) -> str:
+    async def metrics(self, runtime: RuntimeDep) -> str:
         """Request counts and latency per route, retrieval and generation latency, tokens, ingest counters."""
         ingested, states = await runtime.work.query(lambda: (runtime.jobs.ingested_documents(), runtime.jobs.counts()))
         extra = gauge_lines("hopgraph_ingest_documents_total", "Documents written by finished ingest jobs.",
