@@ -21,7 +21,7 @@ from api.jobs import JobStore
 from api.keys import KeyStore
 from api.registry import CollectionRegistry, SharedModels
 from api.serverdb import ServerDB
-from core.errors import HopgraphError
+from core.errors import HopgraphError, StoreError
 from core.settings import Settings
 
 log = logging.getLogger("hopgraph.api")
@@ -86,14 +86,20 @@ def build_runtime(settings: Settings) -> Runtime:
     """Open the server database and prepare (not load) everything else.
 
     Raises:
-        StoreError: the server database cannot be opened.
+        StoreError: the server database (or the rate-limit table) cannot be opened.
         ConfigError: the settings name server stores.
     """
     models = SharedModels(settings)
     registry = CollectionRegistry(settings, models)
     db = ServerDB(settings.data_dir / "server.db")
-    return Runtime(settings, db, KeyStore(db), JobStore(db), AuditLog(db), models, registry, Metrics(),
-                   TokenBuckets(settings.api_rate_per_s, settings.api_rate_burst), IngestHost(settings))
+    table = settings.data_dir / "ratelimit.bin"
+    try:
+        buckets = TokenBuckets(settings.api_rate_per_s, settings.api_rate_burst, table)
+    except OSError as exc:
+        db.close()
+        raise StoreError(f"cannot open the rate-limit table {table}: {exc}") from exc
+    return Runtime(settings, db, KeyStore(db), JobStore(db), AuditLog(db), models, registry, Metrics(), buckets,
+                   IngestHost(settings))
 
 
 async def _preload(runtime: Runtime) -> None:
@@ -122,4 +128,5 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         if runtime._preload is not None and not runtime._preload.done():
             await runtime._preload
         await anyio.to_thread.run_sync(runtime.registry.close_all)
+        runtime.buckets.close()
         runtime.db.close()

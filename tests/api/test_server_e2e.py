@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,34 +45,40 @@ def _env(model_cache: Path) -> dict[str, str]:
             "HOPGRAPH_VECTOR_STORE": "embedded", "HOPGRAPH_THREADS": "2", "HOPGRAPH_LLM_MAX_TOKENS": "24"}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Iterator[Server]:
-    data = tmp_path_factory.mktemp("served") / "data"
-    env = _env(model_cache)
+@contextmanager
+def _serve(data: Path, env: dict[str, str], *args: str) -> Iterator[Server]:
+    """``hopgraph serve`` on a free loopback port, ready (``/readyz`` 200) when entered; killed on exit."""
+    data.mkdir(parents=True, exist_ok=True)
     port = _free_port()
-    log = data.parent / "server.log"
+    log = data.parent / f"server-{port}.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "--data-dir", str(data), "serve", "--port", str(port)],
+            [sys.executable, "-m", "api.cli", "--data-dir", str(data), "serve", "--port", str(port), *args],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
         )
     srv = Server(proc, f"http://127.0.0.1:{port}", data, env, log)
-    deadline = time.monotonic() + 180
-    while True:
-        assert proc.poll() is None, f"server exited: {log.read_text()[-3000:]}"
-        try:
-            if httpx.get(f"{srv.url}/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, f"server not ready: {log.read_text()[-3000:]}"
-        time.sleep(0.3)
     try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert proc.poll() is None, f"server exited: {log.read_text()[-3000:]}"
+            try:
+                if httpx.get(f"{srv.url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, f"server not ready: {log.read_text()[-3000:]}"
+            time.sleep(0.3)
         yield srv
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Iterator[Server]:
+    with _serve(tmp_path_factory.mktemp("served") / "data", _env(model_cache)) as srv:
+        yield srv
 
 
 def _cli_key(server: Server, *args: str) -> str:
@@ -156,3 +163,22 @@ def test_served_api_end_to_end(server: Server) -> None:
     assert "Application shutdown complete" in server.log.read_text()
     with (server.data / "ingest.lock").open("a+b") as lock:  # no ingest worker holds its lock any more
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def test_rate_limit_holds_across_worker_processes(tmp_path: Path, model_cache: Path) -> None:
+    """With ``--workers 2`` a key still gets its configured burst, not one per process: the buckets are
+    shared through DATA_DIR/ratelimit.bin. Each request opens a new connection, so both processes serve."""
+    data = tmp_path / "data"
+    env = {**_env(model_cache), "HOPGRAPH_API_RATE_PER_S": "0.01", "HOPGRAPH_API_RATE_BURST": "6",
+           "HOPGRAPH_API_PRELOAD_MODELS": "false"}
+    res = run_cli("keys", "create", "--role", "admin", data_dir=data, env=env, timeout=120)
+    assert res.returncode == 0, res.stderr
+    key = res.stdout.strip()
+    with _serve(data, env, "--workers", "2") as srv:
+        codes = [httpx.get(f"{srv.url}/v1/collections", headers={"Authorization": f"Bearer {key}"},
+                           timeout=30).status_code for _ in range(20)]
+        assert codes == [200] * 6 + [429] * 14, codes
+        last = httpx.get(f"{srv.url}/v1/collections", headers={"Authorization": f"Bearer {key}"}, timeout=30)
+        assert last.status_code == 429 and int(last.headers["retry-after"]) >= 1
+        assert last.headers["content-type"].startswith("application/problem+json")
+        assert (data / "ratelimit.bin").stat().st_size > 0
