@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+from pathlib import Path
 
+from core.errors import StoreError
 from core.settings import Settings
 
 SETTINGS_ENV = "HOPGRAPH_SERVE_SETTINGS"
+METRICS_DIR_ENV = "HOPGRAPH_SERVE_METRICS_DIR"
 log = logging.getLogger("hopgraph.api")
 
 
@@ -21,11 +24,11 @@ def _limit_blas_threads() -> None:
 
 
 def app_from_env():  # type: ignore[no-untyped-def]  # uvicorn factory for --workers > 1
-    """Build the app from the settings the parent process put in ``HOPGRAPH_SERVE_SETTINGS``."""
+    """Build the app from the settings (and metrics directory) the parent process put in the environment."""
     from api.http.app import create_app
 
     _limit_blas_threads()
-    return create_app(Settings.model_validate_json(os.environ[SETTINGS_ENV]))
+    return create_app(Settings.model_validate_json(os.environ[SETTINGS_ENV]), Path(os.environ[METRICS_DIR_ENV]))
 
 
 def serve(settings: Settings, host: str, port: int, workers: int, log_level: str = "info") -> None:
@@ -34,7 +37,7 @@ def serve(settings: Settings, host: str, port: int, workers: int, log_level: str
 
     Raises:
         ConfigError: the settings name server stores.
-        StoreError: the server database cannot be opened.
+        StoreError: the server database cannot be opened (or an earlier run's metrics cleared).
     """
     import uvicorn
 
@@ -49,5 +52,13 @@ def serve(settings: Settings, host: str, port: int, workers: int, log_level: str
         _limit_blas_threads()
         uvicorn.run(create_app(settings), **common)  # type: ignore[arg-type]
         return
+    from api.http.metrics_share import reset
+
+    metrics_dir = settings.data_dir / "metrics"  # the workers share /metrics counts through it
+    try:
+        reset(metrics_dir)
+    except OSError as exc:
+        raise StoreError(f"cannot clear {metrics_dir}: {exc}") from exc
     os.environ[SETTINGS_ENV] = json.dumps(json.loads(settings.model_dump_json()))
+    os.environ[METRICS_DIR_ENV] = str(metrics_dir)
     uvicorn.run("api.serve:app_from_env", factory=True, workers=workers, **common)  # type: ignore[arg-type]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -26,16 +28,17 @@ from api.http.runtime import build_runtime, lifespan
 from core.settings import Settings
 
 
-def create_app(settings: Settings) -> Litestar:
+def create_app(settings: Settings, metrics_dir: Path | None = None) -> Litestar:
     """Build the HTTP API over ``settings.data_dir`` (collections under ``collections/``).
 
     Nothing is loaded here: the lifespan starts the ingest worker and loads the models
-    (``/readyz`` says when they are ready); collections open on first use.
+    (``/readyz`` says when they are ready); collections open on first use. ``metrics_dir`` (set by
+    ``hopgraph serve --workers N``) shares ``/metrics`` counts among the worker processes.
 
     Raises:
         StoreError: the server database cannot be opened.
     """
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, metrics_dir)
     collection_scoped = Router(
         path="/v1/collections/{c:str}",
         route_handlers=[DocumentsController, JobsController, QuestionsController, GraphController, AuditController,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
@@ -15,6 +16,7 @@ from litestar import Litestar
 
 from api.audit import AuditLog
 from api.http.metrics import Metrics
+from api.http.metrics_share import PUBLISH_EVERY_S, MetricsShare
 from api.http.ratelimit import TokenBuckets
 from api.ingest_host import IngestHost
 from api.jobs import JobStore
@@ -61,9 +63,11 @@ class Runtime:
     metrics: Metrics
     buckets: TokenBuckets
     ingest: IngestHost
+    metrics_share: MetricsShare | None = None
     offload: Offload | None = None
     load_error: str | None = None
     _preload: asyncio.Task[None] | None = field(default=None, repr=False)
+    _publish: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
     def work(self) -> Offload:
@@ -82,8 +86,9 @@ class Runtime:
         return "ok" if self.models.loaded() else "loading"
 
 
-def build_runtime(settings: Settings) -> Runtime:
-    """Open the server database and prepare (not load) everything else.
+def build_runtime(settings: Settings, metrics_dir: Path | None = None) -> Runtime:
+    """Open the server database and prepare (not load) everything else; with ``metrics_dir``, this
+    process's metrics are shared there with the server's other worker processes.
 
     Raises:
         StoreError: the server database (or the rate-limit table) cannot be opened.
@@ -98,8 +103,24 @@ def build_runtime(settings: Settings) -> Runtime:
     except OSError as exc:
         db.close()
         raise StoreError(f"cannot open the rate-limit table {table}: {exc}") from exc
-    return Runtime(settings, db, KeyStore(db), JobStore(db), AuditLog(db), models, registry, Metrics(), buckets,
-                   IngestHost(settings))
+    metrics = Metrics()
+    try:
+        share = MetricsShare(metrics_dir, metrics) if metrics_dir is not None else None
+    except OSError as exc:
+        buckets.close()
+        db.close()
+        raise StoreError(f"cannot create the metrics directory {metrics_dir}: {exc}") from exc
+    return Runtime(settings, db, KeyStore(db), JobStore(db), AuditLog(db), models, registry, metrics, buckets,
+                   IngestHost(settings), share)
+
+
+async def _publish_metrics(share: MetricsShare) -> None:
+    while True:
+        await asyncio.sleep(PUBLISH_EVERY_S)
+        try:
+            await anyio.to_thread.run_sync(share.publish)
+        except OSError as exc:  # the next round tries again; scrapes elsewhere miss this process meanwhile
+            log.warning("cannot publish metrics: %s", exc)
 
 
 async def _preload(runtime: Runtime) -> None:
@@ -121,12 +142,21 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     runtime.ingest.start()
     if settings.api_preload_models:
         runtime._preload = asyncio.create_task(_preload(runtime))
+    if runtime.metrics_share is not None:
+        runtime._publish = asyncio.create_task(_publish_metrics(runtime.metrics_share))
     try:
         yield
     finally:
+        if runtime._publish is not None:
+            runtime._publish.cancel()
+            with suppress(asyncio.CancelledError):
+                await runtime._publish
         await anyio.to_thread.run_sync(partial(runtime.ingest.stop, settings.api_shutdown_grace_s))
         if runtime._preload is not None and not runtime._preload.done():
             await runtime._preload
         await anyio.to_thread.run_sync(runtime.registry.close_all)
+        if runtime.metrics_share is not None:
+            with suppress(OSError):  # best effort: the process is going away
+                await anyio.to_thread.run_sync(runtime.metrics_share.publish)
         runtime.buckets.close()
         runtime.db.close()

@@ -165,9 +165,10 @@ def test_served_api_end_to_end(server: Server) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
-def test_rate_limit_holds_across_worker_processes(tmp_path: Path, model_cache: Path) -> None:
-    """With ``--workers 2`` a key still gets its configured burst, not one per process: the buckets are
-    shared through DATA_DIR/ratelimit.bin. Each request opens a new connection, so both processes serve."""
+def test_rate_limit_and_metrics_span_worker_processes(tmp_path: Path, model_cache: Path) -> None:
+    """With ``--workers 2`` a key still gets its configured burst, not one per process (the buckets are
+    shared through DATA_DIR/ratelimit.bin), and ``/metrics`` from either worker counts every request.
+    Each request opens a new connection, so both processes serve."""
     data = tmp_path / "data"
     env = {**_env(model_cache), "HOPGRAPH_API_RATE_PER_S": "0.01", "HOPGRAPH_API_RATE_BURST": "6",
            "HOPGRAPH_API_PRELOAD_MODELS": "false"}
@@ -182,3 +183,8 @@ def test_rate_limit_holds_across_worker_processes(tmp_path: Path, model_cache: P
         assert last.status_code == 429 and int(last.headers["retry-after"]) >= 1
         assert last.headers["content-type"].startswith("application/problem+json")
         assert (data / "ratelimit.bin").stat().st_size > 0
+        time.sleep(2.5)  # each worker publishes its counts within a second
+        for _ in range(4):  # a new connection each: whichever worker answers reports the whole server
+            text = httpx.get(f"{srv.url}/metrics", timeout=30).text
+            assert 'hopgraph_http_requests_total{method="GET",route="/v1/collections",status="200"} 6\n' in text
+            assert 'hopgraph_http_requests_total{method="GET",route="/v1/collections",status="429"} 15\n' in text

@@ -54,4 +54,6 @@ class OpsController(Controller):
         extra = gauge_lines("hopgraph_ingest_documents_total", "Documents written by finished ingest jobs.",
                             "counter", "collection", ingested)
         extra += gauge_lines("hopgraph_ingest_jobs", "Ingest jobs by state.", "gauge", "state", states)
-        return runtime.metrics.render(extra)
+        share = runtime.metrics_share
+        peers = await runtime.work.query(share.peers) if share is not None else []
+        return runtime.metrics.render(extra, peers)
