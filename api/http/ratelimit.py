@@ -64,9 +64,12 @@ class TokenBuckets:
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
             try:
-                if os.fstat(self._fd).st_size != size or os.pread(self._fd, len(_MAGIC), 0) != _MAGIC:
-                    os.ftruncate(self._fd, 0)  # another layout (or a new file): start empty
+                # Never shrink the file: another process may have it mapped (a mapping past the end
+                # of its file faults). A new file, or another format, starts as an empty table.
+                if os.fstat(self._fd).st_size < size:
                     os.ftruncate(self._fd, size)
+                if os.pread(self._fd, len(_MAGIC), 0) != _MAGIC:
+                    os.pwrite(self._fd, bytes(size), 0)
                     os.pwrite(self._fd, _MAGIC, 0)
             finally:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
