@@ -8,10 +8,11 @@ Two phases of --duration seconds each: ``/retrieve`` (hybrid, k=5), then extract
 new connection per request unless --keepalive (a few long-lived connections can pile up
 on one of the server processes). Prints one JSON object per endpoint: endpoint, qps,
 p50_ms, p95_ms, p99_ms, errors (plus requests, clients, workers, keepalive, and the
-documents the background ingest committed during the phase).
+documents the background ingest committed during the phase), and writes them as a JSON
+list to --out (default bench/results/api_load.json).
 
 Usage: python bench/api_load.py [--clients 4] [--duration 20] [--workers 2] [--keepalive]
-                                [--data-dir DIR] [--model-cache DIR]
+                                [--data-dir DIR] [--model-cache DIR] [--out FILE]
 """
 
 from __future__ import annotations
@@ -164,6 +165,8 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=DATA / "musique" / "corpus.json")
     parser.add_argument("--questions", type=Path, default=DATA / "musique" / "questions.json")
     parser.add_argument("--ingest-corpus", type=Path, default=DATA / "2wiki" / "corpus.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "api_load.json",
+                        help="JSON output file (a list of the printed objects)")
     args = parser.parse_args()
     args.data_dir.mkdir(parents=True, exist_ok=True)
     args.data_dir = args.data_dir.resolve()
@@ -190,17 +193,20 @@ def main() -> None:
                 raise SystemExit("background ingest committed nothing in 300 s")
             time.sleep(0.2)
         phases = [("/retrieve", {"mode": "hybrid", "k": 5}), ("/query", {"extractive": True, "k": 5})]
+        rows: list[dict[str, Any]] = []
         for endpoint, body in phases:
             before = _job(admin, "twowiki", background)
             result = asyncio.run(_phase(url, key, f"/v1/collections/musique{endpoint}", body, questions,
                                         args.clients, args.duration, args.keepalive))
             after = _job(admin, "twowiki", background)
-            print(json.dumps({"endpoint": endpoint, **result, "clients": args.clients, "workers": args.workers,
-                              "keepalive": args.keepalive,
-                              "ingest_state": after["state"],
-                              "ingested_during": after["progress"]["done"] - before["progress"]["done"],
-                              "ingest_total": after["progress"]["total"]}),
-                  flush=True)
+            row = {"endpoint": endpoint, **result, "clients": args.clients, "workers": args.workers,
+                   "keepalive": args.keepalive, "ingest_state": after["state"],
+                   "ingested_during": after["progress"]["done"] - before["progress"]["done"],
+                   "ingest_total": after["progress"]["total"]}
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(rows, indent=2) + "\n")
         _cancel_all(admin, "twowiki")  # so that it does not resume at the next start
     finally:
         proc.send_signal(signal.SIGTERM)
