@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import cast
 
-from api import collections
+from api import collections, heap
 from api.entity_cache import CachedEntities
 from core.errors import HopgraphError
 from core.settings import Settings
@@ -120,7 +120,9 @@ class ServingRetriever(Retriever):
         with self._lock:
             index, linker = self._index, self._linker
         if index is None or linker is None:
-            return super()._indexes()
+            built = super()._indexes()
+            heap.settle()  # the first index of the collection is long-lived: keep it out of full collections
+            return built
         if index.version != self._store.graph.version():
             with self._lock:
                 start, self._refreshing = not self._refreshing, True

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import anyio
 from litestar import Litestar
 
+from api import heap
 from api.audit import AuditLog
 from api.http.metrics import Metrics
 from api.http.metrics_share import PUBLISH_EVERY_S, MetricsShare
@@ -127,6 +128,7 @@ async def _preload(runtime: Runtime) -> None:
     try:
         await anyio.to_thread.run_sync(runtime.models.preload)
         log.info("models loaded")
+        await anyio.to_thread.run_sync(heap.settle)
     except HopgraphError as exc:  # readyz reports it; requests that need the model get the error
         runtime.load_error = str(exc)
         log.error("models failed to load: %s", exc)
@@ -160,3 +162,4 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
                 await anyio.to_thread.run_sync(runtime.metrics_share.publish)
         runtime.buckets.close()
         runtime.db.close()
+        heap.release()
