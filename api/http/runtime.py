@@ -116,6 +116,7 @@ def build_runtime(settings: Settings, metrics_dir: Path | None = None) -> Runtim
 
 
 async def _publish_metrics(share: MetricsShare) -> None:
+    """Publish this worker's metrics every ``PUBLISH_EVERY_S`` until cancelled."""
     while True:
         await asyncio.sleep(PUBLISH_EVERY_S)
         try:
@@ -158,8 +159,10 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             await runtime._preload
         await anyio.to_thread.run_sync(runtime.registry.close_all)
         if runtime.metrics_share is not None:
-            with suppress(OSError):  # best effort: the process is going away
+            try:  # the last counts of this worker, for scrapes answered by the others
                 await anyio.to_thread.run_sync(runtime.metrics_share.publish)
+            except OSError as exc:
+                log.warning("cannot publish the final metrics: %s", exc)
         runtime.buckets.close()
         runtime.db.close()
         heap.release()
