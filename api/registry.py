@@ -115,13 +115,17 @@ class ServingRetriever(Retriever):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._refreshing = False
+        self._settled = False
 
     def _indexes(self) -> tuple[GraphIndex, EntityLinker]:
         with self._lock:
             index, linker = self._index, self._linker
         if index is None or linker is None:
             built = super()._indexes()
-            heap.settle()  # the first index of the collection is long-lived: keep it out of full collections
+            with self._lock:  # the first index of the collection is long-lived: keep it out of full collections
+                settle, self._settled = not self._settled, True
+            if settle:  # once, however many queries waited for the first build
+                heap.settle()
             return built
         if index.version != self._store.graph.version():
             with self._lock:

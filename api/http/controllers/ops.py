@@ -50,10 +50,10 @@ class OpsController(Controller):
     @get("/metrics", summary="Prometheus metrics", media_type="text/plain; version=0.0.4; charset=utf-8")
     async def metrics(self, runtime: RuntimeDep) -> str:
         """Request counts and latency per route, retrieval and generation latency, tokens, ingest counters."""
-        ingested, states = await runtime.work.query(lambda: (runtime.jobs.ingested_documents(), runtime.jobs.counts()))
+        share = runtime.metrics_share
+        ingested, states, peers = await runtime.work.query(
+            lambda: (runtime.jobs.ingested_documents(), runtime.jobs.counts(), share.peers() if share else []))
         extra = gauge_lines("hopgraph_ingest_documents_total", "Documents written by finished ingest jobs.",
                             "counter", "collection", ingested)
         extra += gauge_lines("hopgraph_ingest_jobs", "Ingest jobs by state.", "gauge", "state", states)
-        share = runtime.metrics_share
-        peers = await runtime.work.query(share.peers) if share is not None else []
         return runtime.metrics.render(extra, peers)
