@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections.abc import Iterable, Mapping, Sequence
 
 from core.errors import NotFoundError
-from graph.aliases import alias_rows
-from graph.embedded import sql
+from graph.embedded import sql, writes
 from graph.embedded.database import EmbeddedDatabase
 from graph.model import (
     Chunk,
@@ -59,95 +57,26 @@ class EmbeddedGraphStore(GraphStore):
         touched_relations: set[str] = set()
         with self._db.transaction() as conn:
             for bundle in bundles:
-                ents, rels = self._remove_contribution(conn, bundle.document.id)
+                ents, rels = writes.remove_contribution(conn, bundle.document.id)
                 touched_entities |= ents
                 touched_relations |= rels
-                self._insert(conn, bundle)
-            removed = self._collect_orphans(conn, touched_entities, touched_relations)
+                writes.insert_bundle(conn, bundle, self._rules)
+            removed = writes.collect_orphans(conn, touched_entities, touched_relations)
             inserted = {e.id for b in bundles for e in b.entities}
-            self._rename(conn, (touched_entities | inserted) - set(removed))
+            writes.rename(conn, (touched_entities | inserted) - set(removed))
             conn.execute(sql.BUMP)
         return removed
 
     def delete_document(self, doc_id: str) -> list[str]:
         """See :meth:`GraphStore.delete_document`."""
         with self._db.transaction() as conn:
-            if conn.execute("SELECT 1 FROM documents WHERE id=?", (doc_id,)).fetchone() is None:
+            if conn.execute(sql.DOCUMENT_EXISTS, (doc_id,)).fetchone() is None:
                 raise NotFoundError(f"no document {doc_id!r}")
-            ents, rels = self._remove_contribution(conn, doc_id)
-            removed = self._collect_orphans(conn, ents, rels)
-            self._rename(conn, ents - set(removed))
+            ents, rels = writes.remove_contribution(conn, doc_id)
+            removed = writes.collect_orphans(conn, ents, rels)
+            writes.rename(conn, ents - set(removed))
             conn.execute(sql.BUMP)
             return removed
-
-    def _insert(self, conn: sqlite3.Connection, bundle: DocumentBundle) -> None:
-        doc = bundle.document
-        conn.execute(
-            sql.INSERT_DOCUMENT,
-            (doc.id, doc.source, doc.sha256, doc.title, doc.text, json.dumps(doc.metadata),
-             json.dumps(list(doc.acl)), time.time()),
-        )
-        conn.executemany(
-            sql.INSERT_CHUNK, [(c.id, c.doc_id, c.start, c.end, c.text) for c in bundle.chunks]
-        )
-        conn.executemany(
-            sql.INSERT_ENTITY,
-            [(e.id, e.name, e.type, normalize_name(e.name, e.type, self._rules), int(e.pinned))
-             for e in bundle.entities],
-        )
-        conn.executemany(
-            sql.UPSERT_ALIAS,
-            [(a.entity_id, a.norm, a.surface, doc.id, a.mentions, a.type) for a in alias_rows(bundle, self._rules)],
-        )
-        conn.executemany(
-            sql.INSERT_MENTION,
-            [(m.chunk_id, doc.id, m.start, m.end, m.surface, m.entity_id) for m in bundle.mentions],
-        )
-        conn.executemany(sql.INSERT_RELATION, [(r.id, r.head, r.type, r.tail) for r in bundle.relations])
-        conn.executemany(
-            sql.INSERT_EVIDENCE,
-            [
-                (r.id, ev.chunk_id, doc.id, ev.start, ev.end, ev.confidence)
-                for r in bundle.relations
-                for ev in r.evidence
-            ],
-        )
-
-    @staticmethod
-    def _remove_contribution(conn: sqlite3.Connection, doc_id: str) -> tuple[set[str], set[str]]:
-        ents = {r[0] for r in conn.execute("SELECT DISTINCT entity_id FROM mentions WHERE doc_id=?", (doc_id,))}
-        ents |= {r[0] for r in conn.execute("SELECT DISTINCT entity_id FROM aliases WHERE doc_id=?", (doc_id,))}
-        rels = {r[0] for r in conn.execute("SELECT DISTINCT relation_id FROM evidence WHERE doc_id=?", (doc_id,))}
-        for table in ("mentions", "aliases", "evidence", "chunks"):
-            conn.execute(f"DELETE FROM {table} WHERE doc_id=?", (doc_id,))  # noqa: S608 - fixed names
-        conn.execute("DELETE FROM documents WHERE id=?", (doc_id,))
-        return ents, rels
-
-    @staticmethod
-    def _collect_orphans(conn: sqlite3.Connection, ents: set[str], rels: set[str]) -> list[str]:
-        for rid in rels:
-            conn.execute(
-                "DELETE FROM relations WHERE id=? AND NOT EXISTS (SELECT 1 FROM evidence WHERE relation_id=?)",
-                (rid, rid),
-            )
-        removed: list[str] = []
-        for eid in ents:
-            alive = conn.execute(
-                "SELECT 1 FROM mentions WHERE entity_id=? UNION ALL SELECT 1 FROM aliases WHERE entity_id=? LIMIT 1",
-                (eid, eid),
-            ).fetchone()
-            if alive is None:
-                conn.execute("DELETE FROM entities WHERE id=?", (eid,))
-                conn.execute("DELETE FROM relations WHERE head=? OR tail=?", (eid, eid))
-                removed.append(eid)
-        return sorted(removed)
-
-    @staticmethod
-    def _rename(conn: sqlite3.Connection, ents: set[str]) -> None:
-        """Name and type each (unpinned) entity from every document's support, independent of write order:
-        a surface that normalises to its key first, then the most mentioned, the longest, the first in order;
-        the type most mentioned (anything before ``Thing``)."""
-        conn.executemany(sql.RENAME_ENTITY, [(eid,) for eid in sorted(ents)])
 
     # -- reads ------------------------------------------------------------------
 

@@ -49,3 +49,19 @@ BUMP = (
     " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
 )
 DOC_COLUMNS = "id, source, sha256, title, text, metadata, acl"
+
+# -- removing a document's contribution (graph/embedded/writes.py) ------------------------------
+DOCUMENT_EXISTS = "SELECT 1 FROM documents WHERE id=?"
+DOC_MENTIONED_ENTITIES = "SELECT DISTINCT entity_id FROM mentions WHERE doc_id=?"
+DOC_ALIASED_ENTITIES = "SELECT DISTINCT entity_id FROM aliases WHERE doc_id=?"
+DOC_EVIDENCED_RELATIONS = "SELECT DISTINCT relation_id FROM evidence WHERE doc_id=?"
+DOC_ROWS = {table: f"DELETE FROM {table} WHERE doc_id=?" for table in ("mentions", "aliases", "evidence", "chunks")}  # noqa: S608 - fixed names
+DELETE_DOCUMENT = "DELETE FROM documents WHERE id=?"
+DELETE_UNEVIDENCED_RELATION = (
+    "DELETE FROM relations WHERE id=? AND NOT EXISTS (SELECT 1 FROM evidence WHERE relation_id=?)"
+)
+ENTITY_SUPPORTED = (
+    "SELECT 1 FROM mentions WHERE entity_id=? UNION ALL SELECT 1 FROM aliases WHERE entity_id=? LIMIT 1"
+)
+DELETE_ENTITY = "DELETE FROM entities WHERE id=?"
+DELETE_ENTITY_RELATIONS = "DELETE FROM relations WHERE head=? OR tail=?"
