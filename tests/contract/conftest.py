@@ -8,7 +8,6 @@ CI never skips the server adapters silently.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,6 +27,7 @@ from graph.ports import GraphStore, VectorStore
 from graph.store import KnowledgeStore, drop_graph_data, drop_vector_data, open_store
 from graph.weaviate.connection import connect
 from graph.weaviate.vector_store import WeaviateVectorStore
+from tests.conftest import service_missing
 
 
 def _unreachable(service: str, exc: BaseException) -> None:
@@ -35,9 +35,7 @@ def _unreachable(service: str, exc: BaseException) -> None:
         f"{service} is not reachable ({exc}); start it with `bash deploy/services.sh start` "
         "and `source .services/env`"
     )
-    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-        pytest.fail(f"CI: {message}", pytrace=False)
-    pytest.skip(message)
+    service_missing(message)
 
 
 def server_settings(data_dir: Path, **overrides: object) -> Settings:
