@@ -25,11 +25,13 @@ from retrieval.types import MODES, PathEdge, RetrievalResult
 @click.option("--config", type=click.Path(dir_okay=False, path_type=Path), help="TOML settings file.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Store directory.")
 @click.option("--threads", type=int, help="CPU threads for models.")
+@click.option("--reader", help="Reader LLM: 'default', 'fast' (see 'hopgraph models list') or a GGUF path.")
 @click.pass_context
-def main(ctx: click.Context, config: Path | None, data_dir: Path | None, threads: int | None) -> None:
+def main(ctx: click.Context, config: Path | None, data_dir: Path | None, threads: int | None,
+         reader: str | None) -> None:
     """hopgraph: offline knowledge-graph RAG."""
     try:
-        settings = load_settings(config, data_dir=data_dir, threads=threads)
+        settings = load_settings(config, data_dir=data_dir, threads=threads, llm_model=reader)
     except HopgraphError as exc:
         raise click.UsageError(str(exc)) from exc
     app = AppContext(settings)
@@ -203,28 +205,31 @@ def ask(app: AppContext, question: str, mode: str | None, top_k: int | None, ext
     if extractive:
         answer = app.answerer.extractive(result)
     else:
-        stream = None if as_json else (lambda tok: click.echo(tok, nl=False))
+        stream = None if as_json else (lambda tok: click.echo(tok.replace("\n", "\nreader (second hop): "), nl=False))
         if not as_json:
-            click.echo("answer: ", nl=False)
+            click.echo("reader: ", nl=False)
         answer = app.answerer.generate(result, on_token=stream)
         if not as_json:
             click.echo()
     if as_json:
         click.echo(json.dumps(answer_to_dict(answer), indent=2))
         return
-    if extractive:
-        click.echo(f"answer: {answer.text}")
-    elif not answer.supported:
-        click.echo("(no passage supports this answer)")
+    click.echo(f"answer: {answer.text}")
+    if answer.unsupported:
+        click.echo("(unsupported: no retrieved passage contains this answer; read it as a guess)")
     for c in answer.citations:
         click.echo(f"  [{c.n}] chunk {c.chunk_id} of document {c.doc_id}, characters {c.start}-{c.end}")
     if answer.removed_citations:
         click.echo(f"  ({answer.removed_citations} citation(s) to no passage removed)")
+    for step in answer.steps:
+        via = f" via {step.bridge!r}" if step.bridge else ""
+        click.echo(f"step {step.hop}{via}: read {len(step.passages)} passage(s) -> {step.outcome} "
+                   f"({step.seconds:.1f}s)")
     for fact in answer.facts:
         click.echo(f"graph: {fact}")
     linked = ", ".join(f"{lk.surface} ({lk.method} {lk.score:.2f})" for lk in result.linked[:6]) or "none"
     click.echo(f"question entities: {linked}")
-    _print_passages(result)
+    _print_passages(answer.retrieval)
 
 
 @main.command(name="eval")
@@ -233,33 +238,43 @@ def ask(app: AppContext, question: str, mode: str | None, top_k: int | None, ext
 @click.option("--modes", default=",".join(MODES), show_default=True, help="Comma-separated retrieval modes.")
 @click.option("--limit", type=int, help="Only the first N questions.")
 @click.option("--no-llm", is_flag=True, help="Skip LLM answers (extractive answers are still scored).")
+@click.option("--oracle", is_flag=True, help="Also answer from the gold supporting passages (the reader's ceiling).")
+@click.option("--reader", help="Reader LLM for this evaluation: a packaged name or a GGUF path.")
+@click.option("--failures", is_flag=True, help="Print every generated answer that is not an exact match (stderr).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout instead of a table.")
 @click.option("--store", type=click.Path(file_okay=False, path_type=Path),
               help="Store directory to (re)use; default: a fresh temporary one.")
 @click.pass_obj
 @handle_errors
 def evaluate_cmd(app: AppContext, questions: Path, corpus: Path, modes: str, limit: int | None, no_llm: bool,
-                 as_json: bool, store: Path | None) -> None:
+                 oracle: bool, reader: str | None, failures: bool, as_json: bool, store: Path | None) -> None:
     """Ingest CORPUS into a store, then score retrieval and answers on QUESTIONS for each mode."""
     import tempfile
 
     from api.context import AppContext as Ctx
-    from retrieval.evaluation import evaluate, load_questions, markdown_table
+    from retrieval.evaluation import evaluate, load_questions, markdown_table, print_failure
 
     wanted = [m.strip() for m in modes.split(",") if m.strip()]
     bad = [m for m in wanted if m not in MODES]
     if bad:
         raise click.UsageError(f"unknown mode(s) {bad}")
+    if oracle and no_llm:
+        raise click.UsageError("--oracle scores the reader: it cannot be combined with --no-llm")
     qs = load_questions(questions, limit)
     with tempfile.TemporaryDirectory(prefix="hopgraph-eval-") as tmp:
-        settings = app.settings.model_copy(update={"data_dir": store or Path(tmp)})
-        ctx = Ctx(settings)
+        update: dict[str, Any] = {"data_dir": store or Path(tmp)}
+        if app.settings.model_cache_dir is None:  # keep the assembled reader where the main store keeps it
+            update["model_cache_dir"] = app.settings.data_dir / "models"
+        if reader:
+            update["llm_model"] = reader
+        ctx = Ctx(app.settings.model_copy(update=update))
         try:
             report = ctx.pipeline().run([corpus])
             if not report.ok:
                 raise InputError(f"corpus failed to ingest: {report.failures[0].reason}")
             ctx.retriever.warm()
-            reports = evaluate(ctx.retriever, qs, wanted, ctx.answerer, use_llm=not no_llm)
+            reports = evaluate(ctx.retriever, qs, wanted, ctx.answerer, use_llm=not no_llm, oracle=oracle,
+                               on_answer=print_failure if failures else None)
         finally:
             ctx.close()
     if as_json:
@@ -268,6 +283,44 @@ def evaluate_cmd(app: AppContext, questions: Path, corpus: Path, modes: str, lim
         click.echo(f"{len(qs)} questions, {report.documents + report.unchanged} passages\n")
         click.echo(markdown_table(reports))
 
+
+@main.group()
+def models() -> None:
+    """The packaged reader models: which are installed, their checksums, which is in use."""
+
+
+@models.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per reader.")
+@click.pass_obj
+@handle_errors
+def models_list(app: AppContext, as_json: bool) -> None:
+    """Every packaged reader: installed or not, size, checksum state, and which one the settings use."""
+    from inference.catalogue import reader_statuses
+
+    for status in reader_statuses(app.settings):
+        if as_json:
+            click.echo(json.dumps(status.as_dict()))
+        else:
+            mark = "*" if status.in_use else " "
+            click.echo(f"{mark} {status.name:<20} {status.state:<13} {status.size_mb:>7.1f} MB  "
+                       f"sha256 {status.sha256[:12]}  {status.description}")
+    if not as_json:
+        click.echo("(* in use; 'hopgraph models verify' re-hashes every installed file)")
+
+
+@models.command(name="verify")
+@click.pass_obj
+@handle_errors
+def models_verify(app: AppContext) -> None:
+    """Re-hash every installed reader (and its assembled file) against the pinned SHA-256; exit 1 on a mismatch."""
+    from inference.catalogue import verify_readers
+
+    bad = 0
+    for name, ok, detail in verify_readers(app.settings):
+        click.echo(f"{'ok ' if ok else 'BAD'} {name}: {detail}")
+        bad += not ok
+    if bad:
+        sys.exit(1)
 
 
 def _register_server_commands() -> None:

@@ -71,7 +71,8 @@ class AppContext:
     @cached_property
     def answerer(self) -> Answerer:
         """Cited answers, extractive or generated."""
-        return Answerer(self.store, llm_factory=lambda: self.llm, chains=ChainReader(self.ontology))
+        return Answerer(self.store, llm_factory=lambda: self.llm, chains=ChainReader(self.ontology),
+                        retrieve=self.retriever.retrieve)
 
     def pipeline(self) -> IngestPipeline:
         """An ingest pipeline over the store and models."""

@@ -170,7 +170,8 @@ class Collection:
         self.retriever = ServingRetriever(store, models.embedder, ontology, phrases=models.phrases)
         # the answerer reads entities through a cache (it never writes through this view)
         cached = KnowledgeStore(cast(GraphStore, CachedEntities(store.graph)), store.vectors)
-        self.answerer = Answerer(cached, llm_factory=lambda: models.llm, chains=ChainReader(ontology))
+        self.answerer = Answerer(cached, llm_factory=lambda: models.llm, chains=ChainReader(ontology),
+                                retrieve=self.retriever.retrieve)
 
     def close(self) -> None:
         """Close the store."""

@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from retrieval.answer import Answer, Citation
+from retrieval.answer import Answer, Citation, Step
 from retrieval.linking import LinkedEntity
 from retrieval.types import Passage, RetrievalResult
 
@@ -25,13 +25,16 @@ class AnswerOut(msgspec.Struct, kw_only=True):
     """A cited answer with the retrieval it was drawn from."""
 
     answer: str
-    supported: bool
+    supported: bool  # a cited passage span contains the answer
+    unsupported: bool  # an answer no passage contains: a guess, flagged, not a fact
+    no_answer: bool  # the passages do not answer the question (``answer`` says so)
     mode: str
     citations: list[Citation]
     removed_citations: int
     timings: dict[str, float]
     facts: list[str]  # graph relations joining the question's entities to the answer, citing passages
-    retrieval: RetrievalOut
+    steps: list[Step]  # the reading passes: hop, retrieval query, passages read, reply, outcome, bridge entity
+    retrieval: RetrievalOut  # the passages the answer was read from: citation n is passages[n - 1]
 
 
 def retrieval_out(result: RetrievalResult) -> RetrievalOut:
@@ -42,10 +45,16 @@ def retrieval_out(result: RetrievalResult) -> RetrievalOut:
 
 def answer_out(answer: Answer) -> AnswerOut:
     """The serialisable form of an answer."""
-    return AnswerOut(answer=answer.text, supported=answer.supported, mode=answer.mode,
+    return AnswerOut(answer=answer.text, supported=answer.supported, unsupported=answer.unsupported,
+                     no_answer=answer.no_answer, mode=answer.mode,
                      citations=list(answer.citations), removed_citations=answer.removed_citations,
-                     timings=dict(answer.timings), facts=list(answer.facts),
+                     timings=dict(answer.timings), facts=list(answer.facts), steps=list(answer.steps),
                      retrieval=retrieval_out(answer.retrieval))
+
+
+def answer_outcome(answer: Answer) -> str:
+    """``supported``, ``unsupported`` or ``no_answer`` (the label of ``hopgraph_answers_total``)."""
+    return "no_answer" if answer.no_answer else "supported" if answer.supported else "unsupported"
 
 
 def answer_to_dict(answer: Answer) -> dict[str, Any]:

@@ -1,10 +1,12 @@
 """Evaluation benchmark: Recall@2/5/10, answer EM/F1 and retrieval latency per mode.
 
 Usage: python bench/eval.py [--questions FILE] [--corpus FILE] [--modes dense,keyword,graph,hybrid]
-                            [--limit N] [--no-llm] [--store DIR] [--out FILE]
-                            [--profile embedded|server|both]
+                            [--limit N] [--no-llm] [--oracle] [--reader NAME_OR_PATH] [--failures]
+                            [--store DIR] [--out FILE] [--profile embedded|server|both]
 
-Prints a markdown table, then one JSON object {"<mode>": {"recall@2": .., ...}}; writes it to --out.
+Prints a markdown table, then one JSON object {"<mode>": {"recall@2": .., "em": .., "f1": ..,
+"no_answer_rate": .., "unsupported_rate": .., "answer_s_mean": .., "answer_s_p95": .., "ttft_s_p50": .., ...}}
+(with --oracle also "oracle": the reader on the gold supporting passages); writes it to --out.
 Defaults to ../shared/data/musique (100 questions, 1,890 passages).
 """
 
@@ -23,7 +25,7 @@ from api.context import AppContext  # noqa: E402
 from bench.profiles import server_overrides  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from graph.store import drop_server_data  # noqa: E402
-from retrieval.evaluation import evaluate, load_questions, markdown_table  # noqa: E402
+from retrieval.evaluation import evaluate, load_questions, markdown_table, print_failure  # noqa: E402
 from retrieval.types import MODES  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "musique"
@@ -36,6 +38,9 @@ def main() -> None:
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--limit", type=int, help="only the first N questions")
     parser.add_argument("--no-llm", action="store_true", help="score extractive answers only")
+    parser.add_argument("--oracle", action="store_true", help="also answer from the gold supporting passages")
+    parser.add_argument("--reader", help="reader LLM: a packaged name ('default', 'fast') or a GGUF path")
+    parser.add_argument("--failures", action="store_true", help="print every answer that is not an exact match")
     parser.add_argument("--store", type=Path, help="store directory to reuse (default: fresh temporary)")
     parser.add_argument("--model-cache", type=Path, default=ROOT / "bench" / "results" / "model-cache")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "eval.json")
@@ -47,7 +52,8 @@ def main() -> None:
     result: dict[str, dict[str, object]] = {}
     for profile in profiles:
         with tempfile.TemporaryDirectory(prefix="hopgraph-eval-") as tmp:
-            overrides: dict[str, object] = {"data_dir": args.store or Path(tmp), "model_cache_dir": args.model_cache}
+            overrides: dict[str, object] = {"data_dir": args.store or Path(tmp), "model_cache_dir": args.model_cache,
+                                            "llm_model": args.reader}
             if profile == "server":
                 overrides.update(server_overrides())
             settings = load_settings(None, **overrides)
@@ -56,7 +62,8 @@ def main() -> None:
                 report = app.pipeline().run([args.corpus])
                 app.retriever.warm()
                 reports = evaluate(app.retriever, questions, args.modes.split(","), app.answerer,
-                                   use_llm=not args.no_llm)
+                                   use_llm=not args.no_llm, oracle=args.oracle and not args.no_llm,
+                                   on_answer=print_failure if args.failures else None)
             finally:
                 app.close()
                 if profile == "server":

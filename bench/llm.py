@@ -1,6 +1,6 @@
 """LLM speed: hopgraph's answer path against raw llama.cpp on the same model and threads.
 
-Usage: python bench/llm.py [--threads N] [--runs N] [--out FILE]
+Usage: python bench/llm.py [--threads N] [--runs N] [--reader NAME_OR_PATH] [--out FILE]
 
 Raw: llama-cpp-python's low-level ``eval`` of a prompt (prompt tokens/s) and token-by-token
 sampling (generated tokens/s). hopgraph: ``LocalLLM.stream_chat`` on a retrieval-style prompt
@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from core.settings import load_settings  # noqa: E402
 from inference.llm import load_llm  # noqa: E402
-from inference.registry import resolve_llm  # noqa: E402
+from inference.registry import model_cache, resolve_llm  # noqa: E402
 
 PASSAGES = "\n\n".join(
     f"[{i}] Passage {i}: Corvel Robotics is a Finnish maker of warehouse robots based in Tampere. "
@@ -52,10 +52,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--reader", default="default", help="a packaged reader name or a GGUF path")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "llm.json")
     args = parser.parse_args()
-    settings = load_settings(None, threads=args.threads, llm_max_tokens=64)
-    raw = raw_speed(resolve_llm(settings.llm_model_path), args.threads, 64)
+    settings = load_settings(None, threads=args.threads, llm_max_tokens=64, llm_model=args.reader)
+    path = resolve_llm(settings.llm_model, settings.llm_model_path, model_cache(settings))
+    raw = raw_speed(path, args.threads, 64)
     llm = load_llm(settings)
     runs = []
     for i in range(args.runs):
@@ -67,7 +69,7 @@ def main() -> None:
     best = max(runs, key=lambda r: r["tokens_per_s"])
     ttft_budget = runs[-1]["prompt_tokens"] / raw["prompt_tokens_per_s"] + 0.3
     result = {
-        "model": str(resolve_llm(settings.llm_model_path).name), "threads": args.threads,
+        "model": path.name, "threads": args.threads,
         "raw_prompt_tokens_per_s": round(raw["prompt_tokens_per_s"], 1),
         "raw_gen_tokens_per_s": round(raw["gen_tokens_per_s"], 1),
         "hopgraph_gen_tokens_per_s": round(best["tokens_per_s"], 1),

@@ -77,7 +77,12 @@ class Settings(BaseSettings):
         8, gt=0, description="Texts per model call; small batches of similar length pad least (fastest on CPU)."
     )
     embedding_max_seq_length: int = Field(256, gt=8)
-    llm_model_path: Path | None = Field(None, description="GGUF file; default: packaged SmolLM2.")
+    llm_model: str = Field(
+        "default",
+        description="The reader: a packaged one by name or alias ('default' = qwen2.5-coder-1.5b, 'fast' = "
+        "smollm2-135m; see 'hopgraph models list') or a GGUF path.",
+    )
+    llm_model_path: Path | None = Field(None, description="A GGUF file; wins over llm_model when set.")
     llm_sha256: str | None = Field(None, description="Expected SHA-256 of the GGUF, verified at load.")
     llm_context: int = Field(4096, gt=256)
     llm_temperature: float = Field(0.0, ge=0.0)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -31,7 +31,8 @@ class Embedder(Protocol):
 class SentenceTransformerEmbedder:
     """A sentence-transformers model on the CPU (torch or ONNX Runtime backend)."""
 
-    def __init__(self, model_dir: Path, *, backend: str, batch_size: int, max_seq_length: int, threads: int) -> None:
+    def __init__(self, model_dir: Path, *, backend: Literal["torch", "onnx", "openvino"], batch_size: int,
+                 max_seq_length: int, threads: int) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
 
@@ -84,7 +85,7 @@ def load_embedder(settings: Settings) -> Embedder:
         )
     return SentenceTransformerEmbedder(
         resolve_embedding_model(settings.embedding_model),
-        backend=settings.embedding_backend,
+        backend="torch",
         batch_size=settings.embedding_batch_size,
         max_seq_length=settings.embedding_max_seq_length,
         threads=settings.threads,

