@@ -205,6 +205,11 @@ def ask(app: AppContext, question: str, mode: str | None, top_k: int | None, ext
     if extractive:
         answer = app.answerer.extractive(result)
     else:
+        from inference.catalogue import pending_assembly
+
+        target = pending_assembly(app.settings)
+        if target is not None:
+            click.echo(f"preparing the reader once: joining its packages into {target} (about 10 s)", err=True)
         stream = None if as_json else (lambda tok: click.echo(tok.replace("\n", "\nreader (second hop): "), nl=False))
         if not as_json:
             click.echo("reader: ", nl=False)

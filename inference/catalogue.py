@@ -62,6 +62,17 @@ def reader_statuses(settings: Settings) -> list[ReaderStatus]:
     return out
 
 
+def pending_assembly(settings: Settings) -> Path | None:
+    """Where the reader the settings select is about to be assembled (its first use), None when it is ready or
+    needs no assembly: a caller can say that the first answer will take a while."""
+    name = _in_use(settings)
+    reader = find_reader(name) if name else None
+    if reader is None or len(reader.parts) == 1 or not installed(reader):
+        return None
+    path = assembled_path(reader, model_cache(settings))
+    return None if path.is_file() and _stamped(path) else path
+
+
 def _stamped(path: Path) -> bool:
     return path.with_name(path.name + ".verified").is_file()
 

@@ -42,6 +42,11 @@ class LocalLLM:
         self._lock = threading.Lock()
         self.last_timings: dict[str, float] = {}
 
+    @property
+    def max_tokens(self) -> int:
+        """The configured cap on generated tokens (``llm_max_tokens``)."""
+        return self._max_tokens
+
     def count_tokens(self, text: str) -> int:
         """Tokens of ``text`` in this model's vocabulary."""
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))

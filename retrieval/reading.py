@@ -19,6 +19,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from inference.llm import LocalLLM
 from retrieval.excerpts import STOPWORDS, Excerpt, ExcerptConfig, select
@@ -43,9 +44,12 @@ class ReaderConfig:
     excerpts: ExcerptConfig = field(default_factory=ExcerptConfig)
     max_steps: int = 2  # reading passes: 1 = no second hop
     time_budget_s: float = 12.0  # no further pass starts after this long
-    max_tokens: int = 24  # a short answer and its citation
+    max_tokens: int = 24  # a short answer and its citation (or llm_max_tokens, if smaller)
     second_hop_passages: int = 3  # new passages read in the second pass, after the first pass's best two
     keep_first: int = 2
+
+
+Outcome = Literal["answered", "unsupported", "wrong-type", "no-answer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +60,8 @@ class Step:
     query: str
     passages: list[str]  # chunk ids, in prompt order
     reply: str
-    outcome: str  # answered | no-answer | wrong-type | unsupported
-    bridge: str | None
+    outcome: Outcome
+    bridge: str | None  # the entity added to the question for this pass's retrieval (None for the first)
     seconds: float
 
 
@@ -72,18 +76,35 @@ class Reading:
     passages: list[Passage]  # in prompt order: [n] is passages[n - 1]
     steps: list[Step]
     timings: dict[str, float]
+    outcome: Outcome = "no-answer"  # of the pass whose reply this is
+
+
+# A worked example (fictional, so it favours no dataset) shown before every question: the answer is the entity
+# the chain of passages ends at, not the bridge on the way. It never changes, so its KV cache is reused.
+EXAMPLE: tuple[tuple[str, str], ...] = (
+    ("Passages:\n[1] Salt Winds: Salt Winds is a 1998 novel by the Norwegian writer Harald Berg.\n"
+     "[2] Harald Berg: Harald Berg was born in Bergen in 1951 and studied law in Oslo.\n"
+     "[3] Bergen: Bergen is a city in Vestland county, on the west coast of Norway.\n\n"
+     "Question: In which county was the author of Salt Winds born?\nAnswer:", "Vestland [3]"),
+    ("Passages:\n[1] Harald Berg: Harald Berg was born in Bergen in 1951 and studied law in Oslo.\n\n"
+     "Question: Who was the first wife of Harald Berg?\nAnswer:", "I don't know"),
+)
+FEW_SHOT = True
 
 
 def messages(question: str, excerpts: Sequence[Excerpt], facts: Sequence[str] = ()) -> list[dict[str, str]]:
-    """Chat messages: the fixed system prompt (its KV cache is reused), then the numbered excerpts, the graph's
-    facts and the question."""
+    """Chat messages: the fixed system prompt and worked example (their KV cache is reused), then the numbered
+    excerpts, the graph's facts and the question."""
     lines = []
     for x in excerpts:
         title = x.passage.title.strip()
         lines.append(f"[{x.n}] {title + ': ' if title else ''}{x.text}")
     graph = "\n\nFacts from the knowledge graph:\n" + "\n".join(facts) if facts else ""
+    shots = [m for ask, reply in EXAMPLE for m in ({"role": "user", "content": ask},
+                                                    {"role": "assistant", "content": reply})] if FEW_SHOT else []
     return [
         {"role": "system", "content": SYSTEM_PROMPT},
+        *shots,
         {"role": "user", "content": "Passages:\n" + "\n".join(lines) + f"{graph}\n\nQuestion: {question}\nAnswer:"},
     ]
 
@@ -146,6 +167,7 @@ class MultiHopReader:
         steps: list[Step] = []
         timings: dict[str, float] = {}
         best: Reading | None = None
+        best_outcome: Outcome = "no-answer"
         query, bridge = result.question, None
         limit = max_steps or cfg.max_steps
         excerpts: list[Excerpt] = []
@@ -170,8 +192,9 @@ class MultiHopReader:
             reading, outcome = self._judge(raw, excerpts, wanted, self._entity_type)
             shown = [x.passage.chunk_id for x in excerpts]
             steps.append(Step(hop, query, shown, raw.strip(), outcome, bridge, round(time.perf_counter() - t0, 3)))
-            if best is None or _better(reading, best):
-                best = reading
+            reading.outcome = outcome
+            if best is None or _better(outcome, best_outcome):
+                best, best_outcome = reading, outcome
             if outcome == "answered" or self._retrieve is None or hop == limit:
                 break
             if time.perf_counter() - started > cfg.time_budget_s:
@@ -193,7 +216,7 @@ class MultiHopReader:
     def _stream(self, llm: LocalLLM, chat: list[dict[str, str]], on_token: Callable[[str], None] | None,
                 ) -> list[str]:
         pieces: list[str] = []
-        for token in llm.stream_chat(chat, max_tokens=self.config.max_tokens):
+        for token in llm.stream_chat(chat, max_tokens=min(self.config.max_tokens, llm.max_tokens)):
             pieces.append(token)
             if on_token is not None:
                 on_token(token)
@@ -201,7 +224,7 @@ class MultiHopReader:
 
     @staticmethod
     def _judge(raw: str, excerpts: Sequence[Excerpt], wanted: str | None,
-               entity_type: Callable[[str], str | None]) -> tuple[Reading, str]:
+               entity_type: Callable[[str], str | None]) -> tuple[Reading, Outcome]:
         passages = [x.passage for x in excerpts]
         line = parse_reply(raw)
         if not line:
@@ -217,7 +240,10 @@ class MultiHopReader:
         return reading, "answered" if citations else "unsupported"
 
 
-def _better(new: Reading, old: Reading) -> bool:
-    """A supported answer beats an unsupported one, which beats none."""
-    rank = {True: 2, False: 1}
-    return (rank[new.supported] if new.text else 0) > (rank[old.supported] if old.text else 0)
+_RANK: dict[Outcome, int] = {"answered": 3, "unsupported": 2, "wrong-type": 1, "no-answer": 0}
+
+
+def _better(new: Outcome, old: Outcome) -> bool:
+    """An answer of the asked type that a passage contains beats an unsupported one, which beats one of the wrong
+    type, which beats none; on a tie the earlier pass stands."""
+    return _RANK[new] > _RANK[old]

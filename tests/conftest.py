@@ -28,8 +28,8 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def settings(tmp_path: Path, model_cache: Path) -> Settings:
-    """Settings with a fresh data directory."""
-    return load_settings(None, data_dir=tmp_path / "data", model_cache_dir=model_cache)
+    """Settings with a fresh data directory and the fast reader (tests that need the default one say so)."""
+    return load_settings(None, data_dir=tmp_path / "data", model_cache_dir=model_cache, llm_model="fast")
 
 
 @pytest.fixture(scope="session")

@@ -41,6 +41,7 @@ def api_settings(data_dir: Path, model_cache: Path, **overrides: Any) -> Setting
     values: dict[str, Any] = {
         "data_dir": data_dir, "model_cache_dir": model_cache, "graph_store": "embedded",
         "vector_store": "embedded", "threads": 1, "api_ingest_worker": "thread", "llm_max_tokens": 24,
+        "llm_model": "fast",
         "max_file_bytes": 1_000_000,
     }
     values.update(overrides)

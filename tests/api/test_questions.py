@@ -57,10 +57,17 @@ def test_generated_answer_plain_and_streamed(harness: Harness) -> None:
     assert kinds[-1] == "answer" and kinds.count("answer") == 1 and kinds.count("token") >= 1
     assert set(kinds[:-1]) == {"token"}
     final = events[-1][1]
-    assert final["mode"] == "llm" and len(final["retrieval"]["passages"]) == 2
+    assert final["mode"] == "llm" and final["steps"] and final["steps"][0]["hop"] == 1
+    # the passages are those of the pass whose reply was kept; the citations number them
+    read = [p["chunk_id"] for p in final["retrieval"]["passages"]]
+    assert read in [step["passages"] for step in final["steps"]]
+    assert {c["chunk_id"] for c in final["citations"]} <= set(read)
     assert final["answer"] == plain.json()["answer"]  # temperature 0: the same answer either way
+    outcome = "no_answer" if final["no_answer"] else "unsupported" if final["unsupported"] else "supported"
+    assert final["supported"] == (outcome == "supported") and final["supported"] == bool(final["citations"])
     metrics = harness.client.get("/metrics").text
     assert "hopgraph_generated_tokens_total " in metrics and "hopgraph_generation_duration_seconds_count 2" in metrics
+    assert f'hopgraph_answers_total{{outcome="{outcome}"}} 2' in metrics
 
 
 def test_question_validation_names_the_field(harness: Harness) -> None:

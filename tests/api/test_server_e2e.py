@@ -42,7 +42,8 @@ class Server:
 
 def _env(model_cache: Path) -> dict[str, str]:
     return {**os.environ, "HOPGRAPH_MODEL_CACHE_DIR": str(model_cache), "HOPGRAPH_GRAPH_STORE": "embedded",
-            "HOPGRAPH_VECTOR_STORE": "embedded", "HOPGRAPH_THREADS": "2", "HOPGRAPH_LLM_MAX_TOKENS": "24"}
+            "HOPGRAPH_VECTOR_STORE": "embedded", "HOPGRAPH_THREADS": "2", "HOPGRAPH_LLM_MAX_TOKENS": "24",
+            "HOPGRAPH_LLM_MODEL": "fast"}
 
 
 @contextmanager

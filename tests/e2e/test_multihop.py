@@ -9,7 +9,7 @@ import pytest
 
 from api.context import AppContext
 from core.settings import Settings
-from retrieval.answer import NO_ANSWER
+from retrieval.answer import NO_ANSWER, Answer
 from retrieval.types import RetrievalResult
 from tests.conftest import SAMPLES, SHARED_DATA
 
@@ -73,21 +73,67 @@ def test_extractive_answer_cites_real_chunks(settings: Settings) -> None:
         app.close()
 
 
-def test_llm_answer_streams_and_cites_real_chunks(settings: Settings) -> None:
-    app = _sample_app(settings)
+def _check_spans_hold(app: AppContext, answer: Answer) -> None:
+    """Every citation points into a passage the answer was read from, at a span of its document that
+    contains the answer."""
+    _check_citations(app, answer.retrieval, answer.citations)
+    for c in answer.citations:
+        doc = app.store.graph.get_document(c.doc_id)
+        assert doc is not None
+        cited = doc.text[c.start : c.end].lower()
+        assert answer.short.lower() in cited or all(w.lower() in cited for w in answer.short.split())
+
+
+@pytest.fixture
+def default_reader(settings: Settings) -> Settings:
+    """The capable default reader (Qwen2.5-Coder-1.5B, assembled from its packages into the test model cache)."""
+    return settings.model_copy(update={"llm_model": "default"})
+
+
+def test_default_reader_answers_a_multi_hop_question_with_spans_that_hold(default_reader: Settings) -> None:
+    app = _sample_app(default_reader)
     try:
-        result = app.retriever.retrieve("Who founded Baltia Lines?", "hybrid", 3)
+        assert app.llm.path.name == "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+        result = app.retriever.retrieve("Who founded the company that owns Baltia Lines?", "hybrid", 5)
         tokens: list[str] = []
         answer = app.answerer.generate(result, on_token=tokens.append)
         assert tokens, "tokens are streamed"
         assert answer.timings["tokens"] >= 1 and answer.timings["ttft_s"] > 0
+        assert answer.steps and answer.steps[0].passages and answer.steps[0].hop == 1
+        assert "Ilse Marnik" in answer.text and answer.supported and not answer.unsupported
+        _check_spans_hold(app, answer)
+        assert app.llm is app.llm  # the same model instance is reused across questions
+
+        direct = app.answerer.generate(app.retriever.retrieve("Who founded Baltia Lines?", "hybrid", 3))
+        assert "Toomas Kask" in direct.text and direct.supported
+        _check_spans_hold(app, direct)
+
+        # the passages are about Toomas Kask, but none says whom he married: the reader says so, twice
+        unknown = app.answerer.generate(app.retriever.retrieve("Who was the first wife of Toomas Kask?", "hybrid", 3))
+        assert unknown.no_answer and unknown.text == NO_ANSWER and not unknown.citations
+        assert [s.outcome for s in unknown.steps] == ["no-answer", "no-answer"] and unknown.steps[1].bridge
+
+        # none says how many people live in Tampere: whatever number the reader gives, no passage holds it
+        guess = app.answerer.generate(app.retriever.retrieve("What is the population of Tampere?", "hybrid", 3))
+        assert guess.no_answer or (guess.unsupported and not guess.citations and not guess.supported)
+    finally:
+        app.close()
+
+
+def test_fast_reader_streams_and_its_citations_map_to_real_chunks(settings: Settings) -> None:
+    app = _sample_app(settings)
+    try:
+        assert app.llm.path.name == "SmolLM2-135M-Instruct.Q4_1.gguf"
+        result = app.retriever.retrieve("Who founded Baltia Lines?", "hybrid", 3)
+        tokens: list[str] = []
+        answer = app.answerer.generate(result, on_token=tokens.append)
+        assert tokens, "tokens are streamed"
         if answer.supported:
-            assert answer.citations
-            _check_citations(app, result, answer.citations)
-        else:
+            _check_spans_hold(app, answer)
+        elif answer.no_answer:
             assert answer.text == NO_ANSWER and not answer.citations
-        # the same model instance is reused across questions
-        assert app.llm is app.llm
+        else:  # a guess no passage contains is flagged, and cites nothing
+            assert answer.unsupported and not answer.citations
     finally:
         app.close()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from graph.ontology import Ontology
-from retrieval.answer import names_absent, resolve_citations
+from retrieval.answer import names_absent
 from retrieval.fusion import linear_fusion, reciprocal_rank_fusion
 from retrieval.graph_index import GraphIndex
 from retrieval.linking import EntityLinker
@@ -74,14 +74,6 @@ def test_linker_exact_alias_fuzzy_and_common_words(ontology: Ontology) -> None:
     assert by_id["e2"].method == "exact"
     assert "e3" not in by_id  # a lower-case common word is not a name
     assert by_id["e4"].method == "fuzzy" and 0.8 < by_id["e4"].score < 0.9
-
-
-def test_citations_to_no_passage_are_removed_and_counted() -> None:
-    passages = [Passage("c1", "d1", "T", 10, 20, "text", 1.0), Passage("c2", "d2", "U", 0, 5, "more", 0.5)]
-    text, cites, removed = resolve_citations("Paris [2] and also [7] [1]", passages)
-    assert text == "Paris [2] and also [1]"
-    assert removed == 1
-    assert [(c.n, c.chunk_id, c.start, c.end) for c in cites] == [(1, "c1", 10, 20), (2, "c2", 0, 5)]
 
 
 @pytest.mark.parametrize(("question", "absent"), [
