@@ -20,7 +20,11 @@ from dataclasses import dataclass
 from retrieval.types import Passage
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Z0-9\"'(])|\s*\n\s*\n\s*")
-_ABBREVIATION = re.compile(r"(?:\b[A-Z][a-z]{0,3}|\b(?:[A-Za-z]\.)+[A-Za-z]?|\bc|\bca|\bvs|\bno|\bst|\bjr|\bsr)\.$")
+# words that end with a full stop without ending the sentence: titles, initials ("J."), dotted acronyms ("U.S.")
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|St|Sr|Jr|Mt|Ft|Gen|Col|Lt|Capt|Sgt|Gov|Sen|Rep|Rev|Hon|Inc|Ltd|Co|Corp|No|Nos|Vol|"
+    r"vs|v|c|ca|approx|est|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)|\b[A-Z]|\b(?:[A-Za-z]\.)+[A-Za-z])\.$"
+)
 _WORD = re.compile(r"[A-Za-z0-9]+")
 STOPWORDS = frozenset(
     "a an the of in on at to for by with from and or is was are were be been being did does do done who whom whose"
