@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ConfigError
+from core.process import exit_with_parent
 from extraction.mentions import ChunkMentions, find_mentions
 from extraction.relations import RawRelation, RelationExtractor
 from graph.ontology import Ontology
@@ -95,6 +96,7 @@ _WORKER: NlpStage | None = None
 
 def _init_worker(model: str, ontology_data: dict[str, Any]) -> None:
     global _WORKER
+    exit_with_parent()  # a killed ingest never leaves its spaCy worker behind
     _WORKER = NlpStage(load_spacy(model), Ontology.model_validate(ontology_data))
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from core.errors import ChecksumMismatchError, ConfigError
 from core.settings import Settings
-from inference.readers import READERS, assembled_path, find_reader, installed, part_file, verify_file
+from inference.readers import READERS, assembled_path, find_reader, installed, part_file, verified, verify_file
 from inference.registry import model_cache, sha256_file
 
 
@@ -46,12 +46,9 @@ def reader_statuses(settings: Settings) -> list[ReaderStatus]:
     out: list[ReaderStatus] = []
     for reader in READERS:
         path = assembled_path(reader, cache)
-        if not installed(reader):
-            state = "not installed"
-        elif len(reader.parts) == 1 or path.is_file():
-            state = "ready" if len(reader.parts) == 1 or _stamped(path) else "installed"
-        else:
-            state = "installed"
+        one_file = len(reader.parts) == 1
+        state = ("not installed" if not installed(reader)
+                 else "ready" if one_file or verified(reader, path) else "installed")
         out.append(ReaderStatus(reader.name, reader.aliases, reader.description, state, reader.size / 2**20,
                                 reader.sha256, reader.name == using, str(path) if path.is_file() else None))
     if using is None:
@@ -70,11 +67,7 @@ def pending_assembly(settings: Settings) -> Path | None:
     if reader is None or len(reader.parts) == 1 or not installed(reader):
         return None
     path = assembled_path(reader, model_cache(settings))
-    return None if path.is_file() and _stamped(path) else path
-
-
-def _stamped(path: Path) -> bool:
-    return path.with_name(path.name + ".verified").is_file()
+    return None if verified(reader, path) else path
 
 
 def verify_readers(settings: Settings) -> list[tuple[str, bool, str]]:

@@ -163,7 +163,8 @@ def _stamp(path: Path) -> Path:
     return path.with_name(path.name + ".verified")
 
 
-def _stamp_matches(reader: PackagedReader, path: Path) -> bool:
+def verified(reader: PackagedReader, path: Path) -> bool:
+    """True when ``path`` is the file this reader's stamp says was hashed and matched (same size and mtime)."""
     try:
         stat = path.stat()
         data = json.loads(_stamp(path).read_text(encoding="utf-8"))
@@ -215,13 +216,13 @@ def assemble(reader: PackagedReader, cache_dir: Path) -> Path:
         verify_file(reader, path)  # ~100 MB: hashing it costs a fraction of a second
         return path
     target = assembled_path(reader, cache_dir)
-    if target.is_file() and _stamp_matches(reader, target):
+    if target.is_file() and verified(reader, target):
         return target
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(target.parent / f".{reader.file_name}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            if target.is_file() and _stamp_matches(reader, target):
+            if target.is_file() and verified(reader, target):
                 return target
             for part in reader.parts:  # name every missing package before copying a byte
                 part_file(reader, part)

@@ -192,12 +192,6 @@ class Answerer:
     def _names(self, found: ChainAnswer) -> dict[str, str]:
         return self._store.graph.entity_names([e for h in found.hops for e in (h.relation.head, h.relation.tail)])
 
-    def facts(self, result: RetrievalResult) -> list[str]:
-        """The graph relations that lead from the question's entities to its answer, as sentences citing the
-        passages (``Ilse Marnik founded Northwind Holdings [5].``); empty when no proven chain is found."""
-        found = self._chain(result)
-        return fact_lines(found, [p.chunk_id for p in result.passages], self._names(found)) if found else []
-
     def _stops_short(self, found: ChainAnswer, text: str) -> bool:
         """True when the reader answered with an entity on the way of the proven chain, not the one it ends at
         ("Northwind Holdings" for "who founded the company that owns Baltia Lines?")."""
@@ -205,7 +199,7 @@ class Answerer:
         if not short:
             return False
         names = self._names(found)
-        on_the_way = {names.get(e, e).lower() for h in found.hops for e in (h.source,)} - {found.name.lower()}
+        on_the_way = {names.get(h.source, h.source).lower() for h in found.hops} - {found.name.lower()}
         return short in on_the_way
 
     def _chain_answer(self, result: RetrievalResult, found: ChainAnswer, facts: list[str],
@@ -239,8 +233,7 @@ class Answerer:
 
             raise ConfigError("no LLM configured")
         found = self._chain(result)
-        chunk_ids = [p.chunk_id for p in result.passages]
-        facts = fact_lines(found, chunk_ids, self._names(found)) if found else []
+        facts = fact_lines(found, [p.chunk_id for p in result.passages], self._names(found)) if found else []
         reading = self._reader.read(result, facts, on_token, max_steps=1 if one_pass else None)
         if found is not None and self._stops_short(found, reading.text):
             return self._chain_answer(result, found, facts, reading)

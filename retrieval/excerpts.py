@@ -182,7 +182,7 @@ def connected(question: str, passages: Sequence[Passage], minimum: int) -> list[
     (the first is always kept, and the first ``minimum`` are): a chain of evidence, without the distractors
     that only resemble the question."""
     kept: list[Passage] = []
-    known = {n for n in names(question)} | {question.lower()}
+    known = names(question) | {question.lower()}
     for i, p in enumerate(passages):
         own = names(p.text) | {_base_title(p.title).lower()}
         linked = any(n in k or k in n for n in own for k in known if len(k) >= 4)

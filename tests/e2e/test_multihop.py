@@ -84,6 +84,15 @@ def _check_spans_hold(app: AppContext, answer: Answer) -> None:
         assert answer.short.lower() in cited or all(w.lower() in cited for w in answer.short.split())
 
 
+def _streamed_answer(app: AppContext, question: str, k: int, gguf: str) -> Answer:
+    """Ask ``question`` with the reader in ``gguf``, checking that its tokens stream."""
+    assert app.llm.path.name == gguf
+    tokens: list[str] = []
+    answer = app.answerer.generate(app.retriever.retrieve(question, "hybrid", k), on_token=tokens.append)
+    assert tokens, "tokens are streamed"
+    return answer
+
+
 @pytest.fixture
 def default_reader(settings: Settings) -> Settings:
     """The capable default reader (Qwen2.5-Coder-1.5B, assembled from its packages into the test model cache)."""
@@ -93,11 +102,8 @@ def default_reader(settings: Settings) -> Settings:
 def test_default_reader_answers_a_multi_hop_question_with_spans_that_hold(default_reader: Settings) -> None:
     app = _sample_app(default_reader)
     try:
-        assert app.llm.path.name == "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
-        result = app.retriever.retrieve("Who founded the company that owns Baltia Lines?", "hybrid", 5)
-        tokens: list[str] = []
-        answer = app.answerer.generate(result, on_token=tokens.append)
-        assert tokens, "tokens are streamed"
+        answer = _streamed_answer(app, "Who founded the company that owns Baltia Lines?", 5,
+                                  "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
         assert answer.timings["tokens"] >= 1 and answer.timings["ttft_s"] > 0
         assert answer.steps and answer.steps[0].passages and answer.steps[0].hop == 1
         assert "Ilse Marnik" in answer.text and answer.supported and not answer.unsupported
@@ -123,11 +129,7 @@ def test_default_reader_answers_a_multi_hop_question_with_spans_that_hold(defaul
 def test_fast_reader_streams_and_its_citations_map_to_real_chunks(settings: Settings) -> None:
     app = _sample_app(settings)
     try:
-        assert app.llm.path.name == "SmolLM2-135M-Instruct.Q4_1.gguf"
-        result = app.retriever.retrieve("Who founded Baltia Lines?", "hybrid", 3)
-        tokens: list[str] = []
-        answer = app.answerer.generate(result, on_token=tokens.append)
-        assert tokens, "tokens are streamed"
+        answer = _streamed_answer(app, "Who founded Baltia Lines?", 3, "SmolLM2-135M-Instruct.Q4_1.gguf")
         if answer.supported:
             _check_spans_hold(app, answer)
         elif answer.no_answer:
