@@ -14,11 +14,13 @@ from typing import Any
 import click
 
 from api.cli_errors import handle_errors
-from api.context import AppContext
 from api.shapes import answer_to_dict
-from core.errors import HopgraphError, InputError, NotFoundError
+from core.errors import HopgraphError
 from core.settings import load_settings
-from retrieval.types import MODES, PathEdge, RetrievalResult
+from service import documents, questions
+from service import entities as entity_service
+from service.context import AppContext
+from service.types import MODES, PathEdge, RetrievalResult
 
 
 @click.group()
@@ -82,14 +84,13 @@ def ingest(app: AppContext, paths: tuple[Path, ...], pattern: str | None, progre
 @click.pass_obj
 @handle_errors
 def delete(app: AppContext, doc: str) -> None:
-    """Delete a document (by id or source path) and all it alone contributed."""
-    key = str(Path(doc).resolve()) if Path(doc).exists() else doc
-    docs = app.store.graph.find_documents(key)
-    if not docs:
-        raise NotFoundError(f"no document with id or source {doc!r}")
-    for d in docs:
-        removed = app.store.delete(d.id)
-        click.echo(f"deleted {d.id} ({d.title or d.source}); {len(removed)} entities went with it")
+    """Delete a document (by id or source path) and all it alone contributed (audited)."""
+    from api.cli_audit import audit_log, cli_actor
+
+    log, actor = audit_log(app), cli_actor()
+    for d in documents.resolve(app.store.graph, doc):
+        gone = documents.delete(app.store, d.id, log, actor)
+        click.echo(f"deleted {d.id} ({d.title or d.source}); {gone.entities_removed} entities went with it")
 
 
 @main.command()
@@ -97,7 +98,7 @@ def delete(app: AppContext, doc: str) -> None:
 @handle_errors
 def stats(app: AppContext) -> None:
     """Counts of what the store holds."""
-    s = app.store.graph.stats()
+    s = documents.stats(app.store.graph)
     click.echo(f"data dir   {app.settings.data_dir}")
     for name in ("documents", "chunks", "entities", "relations", "mentions"):
         click.echo(f"{name:<10} {getattr(s, name)}")
@@ -115,7 +116,7 @@ def docs() -> None:
 @handle_errors
 def docs_list(app: AppContext, offset: int, limit: int) -> None:
     """List documents."""
-    for d in app.store.graph.list_documents(offset, limit):
+    for d in documents.page(app.store.graph, offset, limit).documents:
         click.echo(f"{d.id}  {d.title or '-'}  {d.source}")
 
 
@@ -131,14 +132,11 @@ def entities() -> None:
 @handle_errors
 def entities_search(app: AppContext, name: str, limit: int) -> None:
     """Find entities by name or alias."""
-    hits = app.store.graph.search_entities(name, limit)
+    hits = entity_service.search(app.store.graph, name, limit)
     if not hits:
         click.echo(f"no entity matches {name!r}")
-        return
     for hit in hits:
-        ent = app.store.graph.get_entity(hit.entity_id)
-        if ent is not None:
-            click.echo(f"{ent.id}  {ent.name}  [{ent.type}]  score={hit.score:.2f}")
+        click.echo(f"{hit.entity.id}  {hit.entity.name}  [{hit.entity.type}]  score={hit.score:.2f}")
 
 
 @main.group()
@@ -153,22 +151,17 @@ def entity() -> None:
 @handle_errors
 def entity_show(app: AppContext, entity_id: str, limit: int) -> None:
     """Aliases, type, description and neighbours (with relation types and evidence)."""
-    graph = app.store.graph
-    ent = graph.get_entity(entity_id)
-    if ent is None:
-        raise NotFoundError(f"no entity {entity_id!r}")
+    found = entity_service.detail(app.store.graph, entity_id, limit)
+    ent = found.entity
     click.echo(f"{ent.name}  [{ent.type}]  id={ent.id}")
     click.echo(f"aliases: {', '.join(ent.aliases) or '-'}")
     click.echo(f"description: {ent.description}")
-    for n in graph.neighbours(entity_id, limit):
+    for detail in found.neighbours:
+        n = detail.neighbour
         arrow = f"-[{n.relation.type}]->" if n.direction == "out" else f"<-[{n.relation.type}]-"
         click.echo(f"  {arrow} {n.entity.name} [{n.entity.type}] ({n.entity.id}) conf={n.relation.confidence:.2f}")
-        ev = n.relation.evidence[0] if n.relation.evidence else None
-        if ev is not None:
-            doc = graph.get_document(ev.doc_id)
-            if doc is not None:
-                sentence = " ".join(doc.text[ev.start : ev.end].split())
-                click.echo(f"      evidence {ev.chunk_id}: {sentence[:200]}")
+        if detail.evidence:
+            click.echo(f"      evidence {detail.evidence[0].evidence.chunk_id}: {detail.evidence[0].sentence[:200]}")
 
 
 def format_path(path: list[PathEdge]) -> str:
@@ -201,11 +194,11 @@ def _print_passages(result: RetrievalResult) -> None:
 @handle_errors
 def ask(app: AppContext, question: str, mode: str | None, top_k: int | None, extractive: bool, as_json: bool) -> None:
     """Answer a question with citations (streams the LLM's tokens)."""
-    result = app.retriever.retrieve(question, mode or app.settings.retrieval_mode, top_k or app.settings.top_k)
+    result = questions.retrieve(app.retriever, app.settings, question, mode, top_k)
     if extractive:
-        answer = app.answerer.extractive(result)
+        answer = questions.answer(app.answerer, result, extractive=True)
     else:
-        from inference.catalogue import pending_assembly
+        from service.models import pending_assembly
 
         target = pending_assembly(app.settings)
         if target is not None:
@@ -213,7 +206,7 @@ def ask(app: AppContext, question: str, mode: str | None, top_k: int | None, ext
         stream = None if as_json else (lambda tok: click.echo(tok.replace("\n", "\nreader (second hop): "), nl=False))
         if not as_json:
             click.echo("reader: ", nl=False)
-        answer = app.answerer.generate(result, on_token=stream)
+        answer = questions.answer(app.answerer, result, on_token=stream)
         if not as_json:
             click.echo()
     if as_json:
@@ -256,8 +249,7 @@ def evaluate_cmd(app: AppContext, questions: Path, corpus: Path, modes: str, lim
     """Ingest CORPUS into a store, then score retrieval and answers on QUESTIONS for each mode."""
     import tempfile
 
-    from api.context import AppContext as Ctx
-    from retrieval.evaluation import evaluate, load_questions, markdown_table, print_failure
+    from service import evaluation
 
     wanted = [m.strip() for m in modes.split(",") if m.strip()]
     bad = [m for m in wanted if m not in MODES]
@@ -265,28 +257,21 @@ def evaluate_cmd(app: AppContext, questions: Path, corpus: Path, modes: str, lim
         raise click.UsageError(f"unknown mode(s) {bad}")
     if oracle and no_llm:
         raise click.UsageError("--oracle scores the reader: it cannot be combined with --no-llm")
-    qs = load_questions(questions, limit)
+    qs = evaluation.load_questions(questions, limit)
     with tempfile.TemporaryDirectory(prefix="hopgraph-eval-") as tmp:
         update: dict[str, Any] = {"data_dir": store or Path(tmp)}
         if app.settings.model_cache_dir is None:  # keep the assembled reader where the main store keeps it
             update["model_cache_dir"] = app.settings.data_dir / "models"
         if reader:
             update["llm_model"] = reader
-        ctx = Ctx(app.settings.model_copy(update=update))
-        try:
-            report = ctx.pipeline().run([corpus])
-            if not report.ok:
-                raise InputError(f"corpus failed to ingest: {report.failures[0].reason}")
-            ctx.retriever.warm()
-            reports = evaluate(ctx.retriever, qs, wanted, ctx.answerer, use_llm=not no_llm, oracle=oracle,
-                               on_answer=print_failure if failures else None)
-        finally:
-            ctx.close()
+        run = evaluation.run(app.settings.model_copy(update=update), qs, corpus, wanted, use_llm=not no_llm,
+                             oracle=oracle, on_answer=evaluation.print_failure if failures else None)
+    reports = run.reports
     if as_json:
         click.echo(json.dumps({mode: rep.as_dict() for mode, rep in reports.items()}))
     else:
-        click.echo(f"{len(qs)} questions, {report.documents + report.unchanged} passages\n")
-        click.echo(markdown_table(reports))
+        click.echo(f"{len(qs)} questions, {run.passages} passages\n")
+        click.echo(evaluation.markdown_table(reports))
 
 
 @main.group()
@@ -300,7 +285,7 @@ def models() -> None:
 @handle_errors
 def models_list(app: AppContext, as_json: bool) -> None:
     """Every packaged reader: installed or not, size, checksum state, and which one the settings use."""
-    from inference.catalogue import reader_statuses
+    from service.models import reader_statuses
 
     for status in reader_statuses(app.settings):
         if as_json:
@@ -318,7 +303,7 @@ def models_list(app: AppContext, as_json: bool) -> None:
 @handle_errors
 def models_verify(app: AppContext) -> None:
     """Re-hash every installed reader (and its assembled file) against the pinned SHA-256; exit 1 on a mismatch."""
-    from inference.catalogue import verify_readers
+    from service.models import verify_readers
 
     bad = 0
     for name, ok, detail in verify_readers(app.settings):

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 
 import click
 
-from api.audit import AuditLog
 from api.cli_errors import handle_errors
-from api.context import AppContext
+from service.audit import AuditLog
+from service.context import AppContext
 
 
 def cli_actor() -> str:
@@ -28,7 +28,7 @@ def cli_actor() -> str:
 
 def audit_log(app: AppContext) -> AuditLog:
     """The audit log of the data directory's server database, closed with the command."""
-    from api.serverdb import ServerDB, server_db_path
+    from service.serverdb import ServerDB, server_db_path
 
     db = ServerDB(server_db_path(app.settings.data_dir))
     click.get_current_context().call_on_close(db.close)

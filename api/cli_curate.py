@@ -13,16 +13,14 @@ import click
 
 from api.cli_audit import audit_log, cli_actor
 from api.cli_errors import handle_errors
-from api.context import AppContext
-from extraction.curation import CurationChange, Curator, apply_change
+from service import curation as curation_service
+from service.context import AppContext
+from service.curation import Plan
 
 
-def _run(app: AppContext, change: CurationChange) -> None:
-    log = audit_log(app)
-    with Curator(app.store.graph, app.ontology).saving(change):  # no audit entry, no change
-        log.record(None, None, change.action, change.target, before=change.before, after=change.after,
-                   actor=cli_actor())
-    report = apply_change(app.pipeline(), app.store.graph, change.entities, change.reembed)
+def _run(app: AppContext, plan: Plan) -> None:
+    change = curation_service.submit(app.store.graph, app.ontology, plan, audit_log(app), cli_actor())
+    report = curation_service.apply(app.pipeline(), app.store.graph, change)
     click.echo(json.dumps({"action": change.action, "before": change.before, "after": change.after,
                            "documents_reprocessed": report.documents}, indent=2))
 
@@ -38,7 +36,7 @@ def _run(app: AppContext, change: CurationChange) -> None:
 def entity_edit(app: AppContext, entity_id: str, name: str | None, type_: str | None, add: tuple[str, ...],
                 remove: tuple[str, ...]) -> None:
     """Rename, retype or change the aliases of an entity."""
-    _run(app, Curator(app.store.graph, app.ontology).edit(entity_id, name=name, type=type_, add_aliases=add,
+    _run(app, lambda c: c.edit(entity_id, name=name, type=type_, add_aliases=add,
                                                           remove_aliases=remove))
 
 
@@ -52,7 +50,7 @@ def entity_edit(app: AppContext, entity_id: str, name: str | None, type_: str | 
 def entity_merge(app: AppContext, sources: tuple[str, ...], target: str, name: str | None,
                  type_: str | None) -> None:
     """Merge SOURCES into another entity."""
-    _run(app, Curator(app.store.graph, app.ontology).merge(sources, target, name=name, type=type_))
+    _run(app, lambda c: c.merge(sources, target, name=name, type=type_))
 
 
 @click.command("split")
@@ -66,7 +64,7 @@ def entity_merge(app: AppContext, sources: tuple[str, ...], target: str, name: s
 def entity_split(app: AppContext, entity_id: str, name: str, type_: str | None, surfaces: tuple[str, ...],
                  documents: tuple[str, ...]) -> None:
     """Move some mentions of an entity to a new entity."""
-    _run(app, Curator(app.store.graph, app.ontology).split(entity_id, name=name, type=type_, surfaces=surfaces,
+    _run(app, lambda c: c.split(entity_id, name=name, type=type_, surfaces=surfaces,
                                                            documents=documents))
 
 
@@ -80,7 +78,7 @@ def curation() -> None:
 @handle_errors
 def curation_list(app: AppContext) -> None:
     """Every stored edit, merge and split (JSON lines)."""
-    for record in Curator(app.store.graph, app.ontology).records():
+    for record in curation_service.records(app.store.graph, app.ontology):
         click.echo(json.dumps(record))
 
 
@@ -90,4 +88,4 @@ def curation_list(app: AppContext) -> None:
 @handle_errors
 def curation_revert(app: AppContext, key: str) -> None:
     """Undo the record KEY (e.g. merge:ENTITY_ID) and extract the touched documents again."""
-    _run(app, Curator(app.store.graph, app.ontology).revert(key))
+    _run(app, lambda c: c.revert(key))

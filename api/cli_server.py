@@ -6,7 +6,8 @@ import click
 
 from api.cli_audit import audit_log, cli_actor
 from api.cli_errors import handle_errors
-from api.context import AppContext
+from service.context import AppContext
+from service.key_changes import create_key, revoke_key
 
 
 @click.command()
@@ -30,8 +31,8 @@ def keys() -> None:
 
 
 def _key_store(app: AppContext):  # type: ignore[no-untyped-def]
-    from api.keys import KeyStore
-    from api.serverdb import ServerDB, server_db_path
+    from service.keys import KeyStore
+    from service.serverdb import ServerDB, server_db_path
 
     db = ServerDB(server_db_path(app.settings.data_dir))
     click.get_current_context().call_on_close(db.close)
@@ -46,10 +47,7 @@ def _key_store(app: AppContext):  # type: ignore[no-untyped-def]
 @handle_errors
 def keys_create(app: AppContext, role: str, collections: str, name: str) -> None:
     """Create a key and print it (this once: only its hash is stored)."""
-    key, secret = _key_store(app).create(role, collections.split(","), name)
-    audit_log(app).record(None, None, "key.create", key.id, after={"name": key.name, "role": key.role,
-                                                                     "collections": list(key.collections)},
-                          actor=cli_actor())
+    key, secret = create_key(_key_store(app), audit_log(app), cli_actor(), role, collections.split(","), name)
     click.echo(secret)
     click.echo(f"id {key.id}  name {key.name}  role {key.role}  collections {','.join(key.collections)}", err=True)
 
@@ -71,7 +69,6 @@ def keys_list(app: AppContext, include_revoked: bool) -> None:
 @handle_errors
 def keys_revoke(app: AppContext, key_id: str) -> None:
     """Revoke a key (servers stop accepting it within seconds)."""
-    key = _key_store(app).revoke(key_id)
-    audit_log(app).record(None, None, "key.revoke", key.id, actor=cli_actor())
+    key = revoke_key(_key_store(app), audit_log(app), cli_actor(), key_id)
     click.echo(f"revoked {key.id} ({key.name})")
 

@@ -6,9 +6,7 @@ from typing import Any
 
 import msgspec
 
-from retrieval.answer import Answer, Citation, Step
-from retrieval.linking import LinkedEntity
-from retrieval.types import Passage, RetrievalResult
+from service.types import Answer, Citation, LinkedEntity, Passage, RetrievalResult, Step
 
 
 class RetrievalOut(msgspec.Struct, kw_only=True):

@@ -36,8 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DATA = ROOT.parent / "shared" / "data"
 
-from api.keys import KeyStore  # noqa: E402
-from api.serverdb import ServerDB, server_db_path  # noqa: E402
+from service.keys import KeyStore  # noqa: E402
+from service.serverdb import ServerDB, server_db_path  # noqa: E402
 
 
 def _free_port() -> int:

@@ -21,12 +21,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from api.context import AppContext  # noqa: E402
 from bench.profiles import server_overrides  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from graph.store import drop_server_data  # noqa: E402
 from retrieval.evaluation import evaluate, load_questions, markdown_table, print_failure  # noqa: E402
 from retrieval.types import MODES  # noqa: E402
+from service.context import AppContext  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "musique"
 

@@ -21,10 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from api.context import AppContext  # noqa: E402
 from bench.profiles import server_overrides  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from graph.store import drop_server_data  # noqa: E402
+from service.context import AppContext  # noqa: E402
 
 DEFAULT_CORPORA = [
     ROOT.parent / "shared" / "data" / "musique" / "corpus.json",

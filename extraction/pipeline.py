@@ -26,8 +26,8 @@ from extraction.chunking import Chunker
 from extraction.nlp import NlpResult, NlpRunner
 from extraction.readers import JsonFields, SourceRecord, discover, read_file
 from graph.curation import Curation, parse_records
+from graph.knowledge import KnowledgeStore
 from graph.model import Chunk, Document, DocumentBundle, stable_id
-from graph.store import KnowledgeStore
 from inference.embedder import Embedder
 
 STAGES = ("read", "nlp", "embed", "write")

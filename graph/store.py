@@ -1,88 +1,20 @@
-"""KnowledgeStore: the graph and vector ports written together, atomically per batch.
+"""Opening the knowledge store the settings name, and dropping a server profile's data.
 
-With the embedded profile both ports share one SQLite database and a batch is
-one transaction: a crash at any point leaves each document fully stored or not
-at all.
+The factory here is the only module that knows every adapter; the adapters and the
+ledger know only the ports (:mod:`graph.ports`, :mod:`graph.knowledge`, :mod:`graph.ledger`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, ExitStack, contextmanager
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from contextlib import ExitStack
 
 from core.errors import ConfigError
 from core.settings import Settings
-from graph.model import DocumentBundle
+from graph.knowledge import KnowledgeStore
+from graph.ledger import Ledger, LedgeredKnowledgeStore
 from graph.ontology import Ontology
-from graph.ports import GraphStore, Vector, VectorStore
-
-if TYPE_CHECKING:
-    from graph.ledger import Ledger, LedgeredKnowledgeStore
-
-
-@contextmanager
-def _no_transaction() -> Iterator[None]:
-    yield
-
-
-class KnowledgeStore:
-    """A graph store and a vector store that change together."""
-
-    def __init__(
-        self,
-        graph: GraphStore,
-        vectors: VectorStore,
-        atomic: Callable[[], AbstractContextManager[object]] = _no_transaction,
-        on_close: Callable[[], None] | None = None,
-    ) -> None:
-        self.graph = graph
-        self.vectors = vectors
-        self._atomic = atomic
-        self._on_close = on_close
-
-    def write(
-        self,
-        bundles: Sequence[DocumentBundle],
-        entity_ids: Sequence[str] = (),
-        entity_vectors: Vector | None = None,
-    ) -> list[str]:
-        """Store documents (replacing earlier versions) and new entity vectors.
-
-        Returns:
-            Entity ids removed because a replaced document was their last support.
-
-        Raises:
-            StoreError: nothing of this batch is visible.
-        """
-        with self._atomic():
-            removed = self.graph.write_documents(bundles)
-            self.vectors.write_documents(bundles)
-            if entity_ids and entity_vectors is not None:
-                self.vectors.upsert_entities(entity_ids, entity_vectors)
-            if removed:
-                self.vectors.delete_entities(removed)
-        return removed
-
-    def delete(self, doc_id: str) -> list[str]:
-        """Delete a document everywhere; returns the entity ids that went with it.
-
-        Raises:
-            NotFoundError: no such document.
-        """
-        with self._atomic():
-            removed = self.graph.delete_document(doc_id)
-            self.vectors.delete_document(doc_id)
-            if removed:
-                self.vectors.delete_entities(removed)
-        return removed
-
-    def close(self) -> None:
-        """Close both stores."""
-        self.graph.close()
-        self.vectors.close()
-        if self._on_close is not None:
-            self._on_close()
+from graph.ports import GraphStore, VectorStore
 
 
 def open_store(settings: Settings, ontology: Ontology) -> KnowledgeStore:
@@ -127,7 +59,6 @@ def open_store(settings: Settings, ontology: Ontology) -> KnowledgeStore:
 def _ledgered(
     graph: GraphStore, vectors: VectorStore, ledger: Ledger, repair_after_s: float, on_close: Callable[[], None]
 ) -> LedgeredKnowledgeStore:
-    from graph.ledger import LedgeredKnowledgeStore
 
     def close_ledger() -> None:
         ledger.close()
@@ -152,7 +83,7 @@ def _open_graph(settings: Settings, ontology: Ontology, stack: ExitStack) -> tup
     if settings.graph_store == "embedded":
         from graph.embedded.database import EmbeddedDatabase
         from graph.embedded.graph_store import EmbeddedGraphStore
-        from graph.ledger import SqliteLedger
+        from graph.embedded.ledger import SqliteLedger
 
         db = EmbeddedDatabase(settings.db_path)
         stack.callback(db.close)

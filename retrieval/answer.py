@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from graph.store import KnowledgeStore
+from graph.knowledge import KnowledgeStore
 from inference.llm import LocalLLM
 from retrieval.chain import ChainAnswer, ChainReader, fact_lines, hop_evidence
 from retrieval.excerpts import Excerpt, sentence_spans

@@ -21,9 +21,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from core.errors import InputError
+from graph.knowledge import KnowledgeStore
 from graph.model import ScoredChunk
 from graph.ontology import Ontology
-from graph.store import KnowledgeStore
 from inference.embedder import Embedder
 from retrieval.fusion import linear_fusion, reciprocal_rank_fusion
 from retrieval.graph_index import Edge, GraphIndex
@@ -98,6 +98,10 @@ class Retriever:
     def warm(self) -> None:
         """Build the indexes now rather than on the first question."""
         self._indexes()
+
+    def graph_index(self) -> GraphIndex:
+        """The graph index the retriever ranks with (current with the store), for path queries."""
+        return self._indexes()[0]
 
     # -- retrieval ------------------------------------------------------------------
 

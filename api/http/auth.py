@@ -17,8 +17,8 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.types import Guard
 
 from api.http.runtime import Runtime
-from api.keys import ALL_COLLECTIONS, ApiKey, KeyStore
 from core.errors import NotFoundError
+from service.keys import ALL_COLLECTIONS, ApiKey, KeyStore
 
 LOCAL_ADMIN = ApiKey("local", "local (auth disabled)", "admin", (ALL_COLLECTIONS,), 0.0)
 

@@ -17,7 +17,7 @@ from litestar.params import FromPath, QueryParameter
 from api.http.auth import caller, check_collection
 from api.http.runtime import Runtime
 from api.http.schemas import MAX_OFFSET
-from api.registry import Collection
+from service.registry import Collection
 
 RuntimeDep: TypeAlias = NamedDependency[Runtime]
 """The running server's state (dependency ``runtime``)."""

@@ -14,18 +14,18 @@ from typing import Any, TypeVar
 import anyio
 from litestar import Litestar
 
-from api import heap
-from api.audit import AuditLog
 from api.http.metrics import Metrics
 from api.http.metrics_share import PUBLISH_EVERY_S, MetricsShare
 from api.http.ratelimit import TokenBuckets
-from api.ingest_host import IngestHost
-from api.jobs import JobStore
-from api.keys import KeyStore
-from api.registry import CollectionRegistry, SharedModels
-from api.serverdb import ServerDB
 from core.errors import HopgraphError, StoreError
 from core.settings import Settings
+from service import heap
+from service.audit import AuditLog
+from service.ingest_host import IngestHost
+from service.jobs import JobStore
+from service.keys import KeyStore
+from service.registry import CollectionRegistry, SharedModels
+from service.serverdb import ServerDB
 
 log = logging.getLogger("hopgraph.api")
 T = TypeVar("T")

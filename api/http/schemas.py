@@ -6,8 +6,8 @@ from typing import Annotated, Any, Literal
 
 from msgspec import Meta, Struct
 
-from api.collections import NAME_PATTERN
-from retrieval.types import PathEdge
+from service.collections import NAME_PATTERN
+from service.types import PathEdge
 
 Mode = Literal["dense", "keyword", "graph", "hybrid"]
 Role = Literal["reader", "editor", "curator", "admin"]

@@ -17,11 +17,10 @@ from litestar.response import ServerSentEventMessage
 
 from api.http.problems import problem_body
 from api.http.runtime import Runtime
-from api.registry import Collection
 from api.shapes import answer_out, answer_outcome
 from core.errors import HopgraphError
-from retrieval.answer import Answer
-from retrieval.types import RetrievalResult
+from service.registry import Collection
+from service.types import Answer, RetrievalResult
 
 log = logging.getLogger("hopgraph.api")
 _END = object()

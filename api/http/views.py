@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from api import collections
-from api.audit import AuditEntry
 from api.http.schemas import (
     AuditOut,
     CollectionOut,
@@ -20,14 +18,12 @@ from api.http.schemas import (
     PathsOut,
     Progress,
 )
-from api.jobs import Job
-from api.keys import ApiKey
-from api.registry import Collection
-from core.errors import NotFoundError
-from graph.model import Document
-from retrieval.types import PathEdge
-
-MAX_EVIDENCE = 3
+from service import collections, entities
+from service.audit import AuditEntry
+from service.jobs import Job
+from service.keys import ApiKey
+from service.registry import Collection
+from service.types import Document
 
 
 def job_out(job: Job) -> JobOut:
@@ -72,13 +68,8 @@ def collection_out(c: Collection, unfinished_jobs: int) -> CollectionOut:
 
 def entity_hits(c: Collection, q: str, limit: int) -> list[EntityHit]:
     """Entities matching a name or alias (blocking)."""
-    graph = c.store.graph
-    out: list[EntityHit] = []
-    for hit in graph.search_entities(q, limit):
-        ent = graph.get_entity(hit.entity_id)
-        if ent is not None:
-            out.append(EntityHit(ent.id, ent.name, ent.type, hit.score))
-    return out
+    return [EntityHit(m.entity.id, m.entity.name, m.entity.type, m.score)
+            for m in entities.search(c.store.graph, q, limit)]
 
 
 def entity_view(c: Collection, entity_id: str, limit: int) -> EntityOut:
@@ -87,22 +78,16 @@ def entity_view(c: Collection, entity_id: str, limit: int) -> EntityOut:
     Raises:
         NotFoundError: no such entity.
     """
-    graph = c.store.graph
-    ent = graph.get_entity(entity_id)
-    if ent is None:
-        raise NotFoundError(f"no entity {entity_id!r}")
-    docs: dict[str, Document | None] = {}
-    neighbours: list[NeighbourOut] = []
-    for n in graph.neighbours(entity_id, limit):
-        evidence: list[EvidenceOut] = []
-        for ev in n.relation.evidence[:MAX_EVIDENCE]:
-            if ev.doc_id not in docs:
-                docs[ev.doc_id] = graph.get_document(ev.doc_id)
-            doc = docs[ev.doc_id]
-            text = " ".join(doc.text[ev.start : ev.end].split()) if doc is not None else ""
-            evidence.append(EvidenceOut(ev.chunk_id, ev.doc_id, ev.start, ev.end, ev.confidence, text))
-        neighbours.append(NeighbourOut(n.direction, n.relation.id, n.relation.type, n.relation.confidence,
-                                       EntityBrief(n.entity.id, n.entity.name, n.entity.type), evidence))
+    found = entities.detail(c.store.graph, entity_id, limit)
+    ent = found.entity
+    neighbours = [
+        NeighbourOut(d.neighbour.direction, d.neighbour.relation.id, d.neighbour.relation.type,
+                     d.neighbour.relation.confidence,
+                     EntityBrief(d.neighbour.entity.id, d.neighbour.entity.name, d.neighbour.entity.type),
+                     [EvidenceOut(e.evidence.chunk_id, e.evidence.doc_id, e.evidence.start, e.evidence.end,
+                                  e.evidence.confidence, e.sentence) for e in d.evidence])
+        for d in found.neighbours
+    ]
     return EntityOut(ent.id, ent.name, ent.type, list(ent.aliases), ent.description, ent.pinned, neighbours)
 
 
@@ -112,26 +97,5 @@ def shortest_path(c: Collection, source: str, target: str, max_hops: int) -> Pat
     Raises:
         NotFoundError: either entity does not exist.
     """
-    graph = c.store.graph
-    missing = [e for e in (source, target) if e not in graph.existing_entities([source, target])]
-    if missing:
-        raise NotFoundError(f"no entity {missing[0]!r}")
-    index, _ = c.retriever._indexes()  # noqa: SLF001 - the retriever's graph index, shared rather than rebuilt
-    a, b = index.entity_node.get(source), index.entity_node.get(target)
-    if a is None or b is None:
-        return PathsOut(source, target, max_hops, [])
-    parents = index.shortest_paths([a], max_hops)
-    if b not in parents:
-        return PathsOut(source, target, max_hops, [])
-    steps = index.path_to(parents, b)
-    ids = sorted({index.entity_ids[n] for _, e in steps for n in (e.head, e.tail)} | {source})
-    names = {ent.id: ent.name for eid in ids if (ent := graph.get_entity(eid)) is not None}
-    evidence = {r.id: (r.evidence[0] if r.evidence else None) for r in graph.relations_between(ids)}
-    edges: list[PathEdge] = []
-    for start, e in steps:
-        h, t = index.entity_ids[e.head], index.entity_ids[e.tail]
-        ev = evidence.get(e.relation_id)
-        edges.append(PathEdge(h, names.get(h, h), e.type, t, names.get(t, t), ev.chunk_id if ev else None,
-                              ev.doc_id if ev else None, ev.start if ev else None, ev.end if ev else None,
-                              e.head == start))
+    edges = entities.shortest_path(c.store.graph, c.retriever.graph_index(), source, target, max_hops)
     return PathsOut(source, target, max_hops, [edges] if edges else [])

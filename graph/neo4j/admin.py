@@ -28,7 +28,7 @@ def delete_hopgraph_nodes(conn: Neo4jConnection, drop_schema: bool = False) -> i
         StoreUnavailableError, StoreError: the server failed (what was deleted stays deleted).
     """
     total = 0
-    while deleted := int(conn.run_write(DELETE_BATCH, labels=conn.q.labels)[0]["deleted"]):
+    while deleted := int(conn.run_write(DELETE_BATCH, labels=list(conn.q.labels))[0]["deleted"]):
         total += deleted
     if drop_schema and conn.q.prefix:
         for kind, singular in (("CONSTRAINTS", "CONSTRAINT"), ("INDEXES", "INDEX")):

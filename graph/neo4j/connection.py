@@ -63,7 +63,7 @@ class Neo4jConnection:
             ValueError: an invalid label prefix.
         """
         self.database = database
-        self.q = queries.Statements(label_prefix)
+        self.q = queries.Statements.for_prefix(label_prefix)
         self._timeout = timeout_s
         with translate_errors("connect"):
             self.driver = neo4j.GraphDatabase.driver(

@@ -28,6 +28,7 @@ by the settings; nothing else is ever formatted into a statement.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, fields
 
 SCHEMA: tuple[str, ...] = (
     "CREATE CONSTRAINT hopgraph_document_id IF NOT EXISTS FOR (d:Document) REQUIRE d.id IS UNIQUE",
@@ -343,23 +344,71 @@ def namespaced(statement: str, prefix: str) -> str:
                       statement)
 
 
+@dataclass(frozen=True, slots=True)
 class Statements:
-    """Every statement of this module for one label prefix, as attributes named like the constants."""
+    """Every statement of this module for one label prefix, as fields named like the constants.
 
-    def __init__(self, prefix: str = "") -> None:
-        """Prefix every statement (see :func:`namespaced`).
+    Build it with :meth:`for_prefix`; a test checks that every statement constant has its field.
+    """
+
+    prefix: str
+    schema: tuple[str, ...]
+    labels: tuple[str, ...]
+    AWAIT_INDEXES: str
+    TOUCHED_ENTITIES: str
+    TOUCHED_RELATIONS: str
+    REMOVE_CONTRIBUTION: str
+    DOCUMENT_EXISTS: str
+    INSERT_DOCUMENTS: str
+    INSERT_CHUNKS: str
+    MERGE_ENTITIES: str
+    INSERT_ALIASES: str
+    INSERT_MENTIONS: str
+    MERGE_RELATIONS: str
+    INSERT_EVIDENCE: str
+    REFRESH_RELATIONS: str
+    DROP_UNSUPPORTED_RELATIONS: str
+    DROP_ORPHAN_ENTITIES: str
+    RENAME_ENTITIES: str
+    BUMP_VERSION: str
+    DOCUMENT_HASHES: str
+    GET_DOCUMENT: str
+    FIND_DOCUMENTS: str
+    LIST_DOCUMENTS: str
+    GET_CHUNKS: str
+    BEST_EVIDENCE: str
+    ENTITY_NAMES: str
+    DOCUMENT_TITLES: str
+    GET_ENTITY: str
+    ENTITY_DOCUMENTS: str
+    CURATION_RULES: str
+    PUT_CURATION_RULES: str
+    DELETE_CURATION_RULES: str
+    ENTITY_ALIASES: str
+    ENTITY_MENTION_COUNTS: str
+    ENTITY_FIRST_MENTION: str
+    EXISTING_ENTITIES: str
+    EXACT_ENTITIES: str
+    PREFIX_ENTITIES: str
+    NEIGHBOURS: str
+    RELATIONS_BETWEEN: str
+    MENTIONS_OF: str
+    CHUNK_ENTITIES: str
+    ENTITY_KEYS: str
+    MENTION_PAIRS: str
+    RELATION_PAIRS: str
+    VERSION: str
+    STATS: str
+    INTENT_RECORD: str
+    INTENT_PENDING: str
+
+    @classmethod
+    def for_prefix(cls, prefix: str = "") -> Statements:
+        """Every statement with ``prefix`` put in (see :func:`namespaced`).
 
         Raises:
             ValueError: an invalid prefix.
         """
-        self.prefix = prefix
-        self.schema = tuple(namespaced(statement, prefix) for statement in SCHEMA)
-        self.labels = [prefix + label for label in LABELS]
-        self._text = {name: namespaced(value, prefix) for name, value in globals().items()
-                      if name.isupper() and isinstance(value, str) and not name.endswith("_PATTERN")}
-
-    def __getattr__(self, name: str) -> str:
-        try:
-            return self._text[name]
-        except KeyError:
-            raise AttributeError(name) from None
+        statements = {f.name: namespaced(globals()[f.name], prefix) for f in fields(cls) if f.name.isupper()}
+        return cls(prefix=prefix, schema=tuple(namespaced(statement, prefix) for statement in SCHEMA),
+                   labels=tuple(prefix + label for label in LABELS), **statements)

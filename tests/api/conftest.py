@@ -17,9 +17,9 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from api.http.app import create_app
-from api.keys import KeyStore
-from api.serverdb import ServerDB, server_db_path
 from core.settings import Settings, load_settings
+from service.keys import KeyStore
+from service.serverdb import ServerDB, server_db_path
 from tests.conftest import SAMPLES
 
 BETA_DOCS = [

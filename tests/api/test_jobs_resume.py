@@ -9,10 +9,10 @@ from pathlib import Path
 from litestar.testing import TestClient
 
 from api.http.app import create_app
-from api.jobs import JobStore
-from api.serverdb import ServerDB, server_db_path
 from core.settings import Settings
 from graph.embedded.database import EmbeddedDatabase
+from service.jobs import JobStore
+from service.serverdb import ServerDB, server_db_path
 from tests.api.conftest import api_settings
 from tests.conftest import SHARED_DATA
 

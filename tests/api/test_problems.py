@@ -10,8 +10,8 @@ from litestar.testing import TestClient
 
 from api.http.app import create_app
 from api.http.runtime import Runtime
-from api.registry import Collection
 from core.errors import ModelError, StoreUnavailableError
+from service.registry import Collection
 from tests.api.conftest import Harness, api_settings, make_keys
 
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from api import collections
 from api.http.app import create_app
 from core.settings import Settings
 from graph.neo4j.connection import Neo4jConnection
+from service import collections
 from tests.api.conftest import BETA_DOCS, Harness, api_settings, make_keys
 from tests.contract.conftest import neo4j_available, unique_prefix, weaviate_available  # noqa: F401 - fixtures
 

@@ -19,12 +19,13 @@ from core.settings import Settings
 from graph.embedded.database import EmbeddedDatabase
 from graph.embedded.graph_store import EmbeddedGraphStore
 from graph.embedded.vector_store import EmbeddedVectorStore
+from graph.knowledge import KnowledgeStore
 from graph.neo4j.admin import delete_hopgraph_nodes
 from graph.neo4j.connection import Neo4jConnection
 from graph.neo4j.graph_store import Neo4jGraphStore
 from graph.ontology import Ontology
 from graph.ports import GraphStore, VectorStore
-from graph.store import KnowledgeStore, drop_graph_data, drop_vector_data, open_store
+from graph.store import drop_graph_data, drop_vector_data, open_store
 from graph.weaviate.connection import connect
 from graph.weaviate.vector_store import WeaviateVectorStore
 from tests.conftest import service_missing

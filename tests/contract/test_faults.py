@@ -17,8 +17,9 @@ import pytest
 
 from core.errors import StoreUnavailableError
 from core.settings import Settings
+from graph.knowledge import KnowledgeStore
 from graph.ontology import Ontology
-from graph.store import KnowledgeStore, drop_graph_data, drop_vector_data, open_store
+from graph.store import drop_graph_data, drop_vector_data, open_store
 
 from .bundles import d1, d2
 from .conftest import server_settings, unique_prefix

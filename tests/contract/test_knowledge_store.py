@@ -15,8 +15,8 @@ import pytest
 
 from core.errors import NotFoundError, StoreError
 from core.settings import Settings
+from graph.knowledge import KnowledgeStore
 from graph.model import DocumentBundle
-from graph.store import KnowledgeStore
 
 from .bundles import d1, d1_v2, d2, d3, entity_ids, entity_vectors, unit_vector
 from .conftest import StoreFactory

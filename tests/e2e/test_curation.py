@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 
-from api.collections import build_pipeline
 from core.settings import Settings
 from extraction.curation import CurationChange, Curator, apply_change
 from extraction.nlp import NlpRunner
+from graph.knowledge import KnowledgeStore
 from graph.ontology import Ontology
-from graph.store import KnowledgeStore, open_store
+from graph.store import open_store
 from inference.embedder import Embedder
+from service.collections import build_pipeline
 from tests.conftest import SAMPLES
 from tests.contract.conftest import neo4j_available, weaviate_available  # noqa: F401 - fixtures for the server profile
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from api.context import AppContext
 from core.settings import Settings
 from retrieval.answer import NO_ANSWER, Answer
 from retrieval.types import RetrievalResult
+from service.context import AppContext
 from tests.conftest import SAMPLES, SHARED_DATA
 
 # (question id, bridge passage title) from ../shared/data/musique/questions.json: the second hop is not

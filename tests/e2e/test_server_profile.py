@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from api.context import AppContext
 from core.errors import StoreError
 from core.settings import Settings
 from retrieval.evaluation import evaluate, load_questions
 from retrieval.types import MODES
+from service.context import AppContext
 from tests.conftest import SHARED_DATA, service_missing
 
 CORPUS = SHARED_DATA / "musique" / "corpus.json"

@@ -9,8 +9,8 @@ import pytest
 from graph.embedded.database import EmbeddedDatabase
 from graph.embedded.graph_store import EmbeddedGraphStore
 from graph.embedded.vector_store import EmbeddedVectorStore
+from graph.knowledge import KnowledgeStore
 from graph.ontology import Ontology
-from graph.store import KnowledgeStore
 from retrieval.answer import Answerer
 from retrieval.chain import ChainReader, hop_evidence
 from retrieval.linking import LinkedEntity

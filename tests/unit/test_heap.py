@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import weakref
 
-from api import heap
+from service import heap
 
 
 class _Node:

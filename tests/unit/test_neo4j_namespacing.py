@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 
 import pytest
 
@@ -13,11 +14,12 @@ _TOKEN = re.compile(r"(?<=:)[A-Z]\w*")
 
 
 def _statements() -> dict[str, str]:
-    return {n: v for n, v in vars(queries).items() if n.isupper() and isinstance(v, str) and "PATTERN" not in n}
+    return {n: v for n, v in vars(queries).items()
+            if n.isupper() and not n.startswith("_") and isinstance(v, str) and "PATTERN" not in n}
 
 
 def test_every_label_and_type_is_prefixed() -> None:
-    q = Statements("Cwiki_")
+    q = Statements.for_prefix("Cwiki_")
     pairs = [(v, getattr(q, n)) for n, v in _statements().items()] + list(zip(queries.SCHEMA, q.schema, strict=True))
     seen: set[str] = set()
     for text, rendered in pairs:
@@ -27,11 +29,11 @@ def test_every_label_and_type_is_prefixed() -> None:
         seen |= {t.removeprefix("Cwiki_") for t in tokens}
         assert "hopgraph_" not in rendered.replace("hopgraph_Cwiki_", ""), text
     assert seen == set(queries.LABELS) | set(queries.RELATIONSHIP_TYPES)  # the lists name what statements use
-    assert q.labels == [f"Cwiki_{label}" for label in queries.LABELS]
+    assert q.labels == tuple(f"Cwiki_{label}" for label in queries.LABELS)
 
 
 def test_no_prefix_leaves_statements_alone() -> None:
-    q = Statements()
+    q = Statements.for_prefix()
     assert q.schema == queries.SCHEMA
     assert all(getattr(q, n) == v for n, v in _statements().items())
 
@@ -39,9 +41,12 @@ def test_no_prefix_leaves_statements_alone() -> None:
 @pytest.mark.parametrize("bad", ["1abc", "a-b", "a b", "a`b", "_a", "a:b"])
 def test_bad_prefixes_are_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="label prefix"):
-        Statements(bad)
+        Statements.for_prefix(bad)
 
 
-def test_unknown_statement_is_an_attribute_error() -> None:
+def test_every_statement_is_a_named_field() -> None:
+    """A statement constant without its field would be unreachable; a field without a constant fails to build."""
+    names = {f.name for f in fields(Statements) if f.name.isupper()}
+    assert names == set(_statements())
     with pytest.raises(AttributeError):
-        _ = Statements("X_").NO_SUCH_STATEMENT
+        _ = Statements.for_prefix("X_").NO_SUCH_STATEMENT  # type: ignore[attr-defined]

@@ -9,12 +9,12 @@ from litestar.di import Provide
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from api import collections
 from api.http.auth import caller, check_collection, requires
 from api.http.deps import CollectionDep, RuntimeDep, provide_collection
 from api.http.schemas import CollectionIn, CollectionOut
 from api.http.views import collection_out
 from core.errors import ConflictError
+from service import collections
 
 
 class CollectionsController(Controller):

@@ -8,8 +8,6 @@ read the entity.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
@@ -21,25 +19,24 @@ from api.http.deps import CollectionDep, RuntimeDep
 from api.http.runtime import Runtime
 from api.http.schemas import CurationOut, CurationRecord, EntityPatch, MergeRequest, SplitRequest
 from api.http.views import job_out
-from api.keys import ApiKey
-from api.registry import Collection
-from extraction.curation import CurationChange, Curator
+from service import curation
+from service.curation import CurationChange, Plan
+from service.jobs import Job
+from service.keys import ApiKey
+from service.registry import Collection
 
-_LOCK = threading.Lock()  # one change at a time per process: an edit combines with the stored one
 
+def _submit(runtime: Runtime, collection: Collection, key: ApiKey, plan: Plan) -> CurationOut:
+    jobs: list[Job] = []
 
-def _submit(runtime: Runtime, collection: Collection, key: ApiKey,
-            plan: Callable[[Curator], CurationChange]) -> CurationOut:
-    graph = collection.store.graph
-    with _LOCK:
-        curator = Curator(graph, collection.ontology)
-        change = plan(curator)
-        with curator.saving(change):  # no job or no audit entry, no change (a queued job is harmless)
-            job = runtime.jobs.create(collection.name, [], change.documents[:10_000], key.id, kind="curate",
-                                      payload={"entities": change.entities, "reembed": sorted(change.reembed)})
-            runtime.audit.record(key, collection.name, change.action, change.target, before=change.before,
-                                 after={**change.after, "job": job.id})
-    return CurationOut(change.action, change.after, job_out(job))
+    def queue(change: CurationChange) -> dict[str, Any]:  # inside the change's all-or-nothing step
+        jobs.append(runtime.jobs.create(collection.name, [], change.documents[:10_000], key.id, kind="curate",
+                                        payload={"entities": change.entities, "reembed": sorted(change.reembed)}))
+        return {"job": jobs[0].id}
+
+    change = curation.submit(collection.store.graph, collection.ontology, plan, runtime.audit, key,
+                             collection.name, after=queue)
+    return CurationOut(change.action, change.after, job_out(jobs[0]))
 
 
 def _accepted(collection: Collection, out: CurationOut) -> Response[CurationOut]:
@@ -96,7 +93,7 @@ class CurationRecordsController(Controller):
     @get("/", guards=[requires("curator")], summary="Curation records in force")
     async def list_records(self, collection: CollectionDep, runtime: RuntimeDep) -> list[CurationRecord]:
         """Every edit, merge and split that ingest applies to this collection, by key."""
-        rows = await runtime.work.query(lambda: Curator(collection.store.graph, collection.ontology).records())
+        rows = await runtime.work.query(curation.records, collection.store.graph, collection.ontology)
         return [CurationRecord(r["key"], r["kind"], r["entity"], r["rule"]) for r in rows]
 
     @delete("/{key:str}", guards=[requires("curator")], status_code=HTTP_202_ACCEPTED,

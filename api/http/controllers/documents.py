@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -11,13 +12,12 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_415_UNSUPPORTED_MEDIA_TYPE
 
-from api.http import uploads
 from api.http.auth import caller, requires
 from api.http.deps import CollectionDep, Limit, Offset, RuntimeDep
 from api.http.openapi import IngestOperation
 from api.http.schemas import Deleted, DocumentOut, DocumentPage, IngestRequest, JobOut
 from api.http.views import document_out, document_summary, job_out
-from core.errors import NotFoundError
+from service import documents, uploads
 
 
 def _decode_ingest(body: bytes) -> IngestRequest:
@@ -62,12 +62,8 @@ class DocumentsController(Controller):
                                 detail=f"send multipart/form-data or application/json, not {media or 'nothing'}")
         key = caller(request)
 
-        def queue() -> JobOut:
-            job = runtime.jobs.create(collection.name, paths, ids, key.id)
-            runtime.audit.record(key, collection.name, "documents.ingest", job.id, after={"files": job.paths})
-            return job_out(job)
-
-        job = await runtime.work.query(queue)
+        job = job_out(await runtime.work.query(documents.queue_ingest, runtime.jobs, runtime.audit, key,
+                                               collection.name, paths, ids))
         location = f"/v1/collections/{collection.name}/jobs/{job.id}"
         return Response(job, status_code=HTTP_202_ACCEPTED, headers={"Location": location})
 
@@ -77,36 +73,19 @@ class DocumentsController(Controller):
         offset: Offset = 0, limit: Limit = 50,
     ) -> DocumentPage:
         """Documents ordered by id, a page at a time."""
-        def page() -> DocumentPage:
-            graph = collection.store.graph
-            items = [document_summary(collection, d) for d in graph.list_documents(offset, limit)]
-            return DocumentPage(items, offset, limit, graph.stats().documents)
-
-        return await runtime.work.query(page)
+        found = await runtime.work.query(documents.page, collection.store.graph, offset, limit)
+        return DocumentPage([document_summary(collection, d) for d in found.documents], offset, limit, found.total)
 
     @get("/{doc_id:str}", guards=[requires("reader")], summary="One document")
     async def get_document(self, doc_id: FromPath[str], collection: CollectionDep, runtime: RuntimeDep) -> DocumentOut:
         """The document with its text."""
-        doc = await runtime.work.query(collection.store.graph.get_document, doc_id)
-        if doc is None:
-            raise NotFoundError(f"no document {doc_id!r}")
-        return document_out(collection, doc)
+        return document_out(collection, await runtime.work.query(documents.get, collection.store.graph, doc_id))
 
     @delete("/{doc_id:str}", guards=[requires("editor")], status_code=200, summary="Delete a document")
     async def delete_document(self, doc_id: FromPath[str], request: Request[Any, Any, Any], collection: CollectionDep,
                               runtime: RuntimeDep) -> Deleted:
         """Remove the document and exactly what it alone contributed (entities, relations, vectors)."""
-        key = caller(request)
-
-        def remove() -> Deleted:
-            doc = collection.store.graph.get_document(doc_id)
-            if doc is None:
-                raise NotFoundError(f"no document {doc_id!r}")
-            removed = collection.store.delete(doc_id)
-            still_used = bool(collection.store.graph.find_documents(doc.source))
-            uploads.remove_orphan_file(runtime.settings, collection.name, doc.source, still_used)
-            runtime.audit.record(key, collection.name, "document.delete", doc_id,
-                                 before={"title": doc.title, "sha256": doc.sha256}, after=None)
-            return Deleted(doc_id, len(removed))
-
-        return await runtime.work.query(remove)
+        gone = await runtime.work.query(partial(documents.delete, collection.store, doc_id, runtime.audit,
+                                                caller(request), collection=collection.name,
+                                                settings=runtime.settings))
+        return Deleted(doc_id, gone.entities_removed)

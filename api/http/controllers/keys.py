@@ -12,7 +12,7 @@ from api.http.auth import caller, requires
 from api.http.deps import RuntimeDep
 from api.http.schemas import KeyCreated, KeyIn, KeyOut
 from api.http.views import key_out
-from core.errors import ConflictError
+from service.key_changes import create_key, revoke_key
 
 
 class KeysController(Controller):
@@ -32,9 +32,8 @@ class KeysController(Controller):
                          runtime: RuntimeDep) -> KeyCreated:
         """The response holds the secret key; it cannot be shown again."""
         def create() -> KeyCreated:
-            key, secret = runtime.keys.create(data.role, data.collections, data.name)
-            runtime.audit.record(caller(request), None, "key.create", key.id,
-                                 after={"role": key.role, "collections": list(key.collections)})
+            key, secret = create_key(runtime.keys, runtime.audit, caller(request), data.role, data.collections,
+                                     data.name)
             return KeyCreated(secret, key.id, key.name, key.role, list(key.collections), key.created_at)
 
         return await runtime.work.query(create)
@@ -43,12 +42,4 @@ class KeysController(Controller):
     async def revoke_key(self, key_id: FromPath[str], request: Request[Any, Any, Any], runtime: RuntimeDep) -> KeyOut:
         """The key stops working within a few seconds in every server process (409 for the calling key)."""
         me = caller(request)
-        if key_id == me.id:
-            raise ConflictError("a key cannot revoke itself; use another admin key or 'hopgraph keys revoke'")
-
-        def revoke() -> KeyOut:
-            key = runtime.keys.revoke(key_id)
-            runtime.audit.record(me, None, "key.revoke", key.id)
-            return key_out(key)
-
-        return await runtime.work.query(revoke)
+        return key_out(await runtime.work.query(revoke_key, runtime.keys, runtime.audit, me, key_id))

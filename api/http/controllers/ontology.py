@@ -8,10 +8,10 @@ from litestar import Controller, Request, get, put
 from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
-from api.curation import ontology as curation
 from api.http.auth import caller, requires
 from api.http.deps import CollectionDep, RuntimeDep
 from api.http.schemas import OntologyOut
+from service import ontology as curation
 
 
 class OntologyController(Controller):

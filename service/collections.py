@@ -24,7 +24,8 @@ from extraction.chunking import Chunker
 from extraction.nlp import NlpRunner
 from extraction.pipeline import IngestPipeline
 from extraction.readers import JsonFields
-from graph.store import KnowledgeStore, drop_server_data
+from graph.knowledge import KnowledgeStore
+from graph.store import drop_server_data
 from inference.embedder import Embedder
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -142,7 +143,7 @@ def collection_settings(settings: Settings, name: str) -> Settings:
     if settings.graph_store == "neo4j":
         update["neo4j_label_prefix"] = neo4j_label_prefix(settings, name)
     own = directory(settings, name) / "ontology.yaml"
-    if own.is_file():  # the collection's own ontology (see api.curation.ontology)
+    if own.is_file():  # the collection's own ontology (see service.ontology)
         update["ontology_path"] = own
     return settings.model_copy(update=update)
 

@@ -23,9 +23,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from api import collections
-from api.jobs import Job, JobStore
-from api.serverdb import ServerDB, server_db_path
 from core.errors import HopgraphError
 from core.settings import Settings
 from extraction.nlp import NlpRunner
@@ -33,6 +30,9 @@ from extraction.pipeline import IngestReport
 from graph.ontology import Ontology, load_ontology
 from graph.store import open_store
 from inference.embedder import Embedder, load_embedder
+from service import collections
+from service.jobs import Job, JobStore
+from service.serverdb import ServerDB, server_db_path
 
 log = logging.getLogger("hopgraph.ingest")
 MAX_ATTEMPTS = 3
@@ -116,7 +116,7 @@ class IngestWorker:
             self._nlp = None
         self._ontology = ontology
         if self._embedder is None:
-            from api.registry import MODEL_LOAD_LOCK
+            from service.registry import MODEL_LOAD_LOCK
 
             with MODEL_LOAD_LOCK:  # in thread mode the server may be loading the same model
                 self._embedder = load_embedder(self._settings)

@@ -14,14 +14,27 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
-from api import collections
-from api.http.schemas import DocumentIn
 from core.errors import DocumentTooLargeError, InputError, NotFoundError, StoreError, UnsupportedFormatError
 from core.settings import Settings
 from extraction.pipeline import document_id
 from extraction.readers import SUPPORTED_SUFFIXES
+from service import collections
+
+
+class RecordIn(Protocol):
+    """A document given as a record (the HTTP face's JSON body, for one)."""
+
+    @property
+    def text(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def id(self) -> str | None: ...
+
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -103,7 +116,7 @@ def save_files(settings: Settings, collection: str, files: list[tuple[str, bytes
     return [f"files/{name}" for name in named]
 
 
-def save_records(settings: Settings, collection: str, documents: list[DocumentIn]) -> tuple[list[str], list[str]]:
+def save_records(settings: Settings, collection: str, documents: Sequence[RecordIn]) -> tuple[list[str], list[str]]:
     """Store JSON documents one per file.
 
     Returns:

@@ -17,10 +17,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from api import collections
 from core.errors import ConflictError, OntologyError, StoreError
 from core.settings import Settings
 from graph.ontology import Ontology, load_ontology
+from service import collections
 
 MAX_VIOLATIONS = 100
 

@@ -12,8 +12,9 @@ from extraction.chunking import Chunker
 from extraction.nlp import NlpRunner
 from extraction.pipeline import IngestPipeline
 from extraction.readers import JsonFields
+from graph.knowledge import KnowledgeStore
 from graph.ontology import Ontology, load_ontology
-from graph.store import KnowledgeStore, open_store
+from graph.store import open_store
 from inference.embedder import Embedder, load_embedder
 from inference.llm import LocalLLM, load_llm
 from retrieval.answer import Answerer

@@ -7,8 +7,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from api.keys import ApiKey
-from api.serverdb import ServerDB
+from service.keys import ApiKey
+from service.serverdb import ServerDB
+
+Actor = ApiKey | str
+"""Who makes a change: the API key of a request, or a name for a change without one (``cli:alice``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +36,10 @@ class AuditLog:
         self._db = db
 
     def record(
-        self, key: ApiKey | None, collection: str | None, action: str, target: str,
-        before: Any = None, after: Any = None, actor: str | None = None,
+        self, by: Actor, collection: str | None, action: str, target: str,
+        before: Any = None, after: Any = None,
     ) -> None:
-        """Append an entry made with ``key``, or without a key by ``actor`` (e.g. ``cli:alice``).
+        """Append an entry made with an API key, or without one by a named actor (e.g. ``cli:alice``).
 
         Raises:
             StoreError: the server database failed.
@@ -45,7 +48,8 @@ class AuditLog:
             conn.execute(
                 "INSERT INTO audit(at, key_id, key_name, collection, action, target, before, after)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (time.time(), key.id if key else None, key.name if key else actor, collection, action, target,
+                (time.time(), by.id if isinstance(by, ApiKey) else None, by.name if isinstance(by, ApiKey) else by,
+                 collection, action, target,
                  json.dumps(before) if before is not None else None, json.dumps(after) if after is not None else None),
             )
 

@@ -16,8 +16,8 @@ import signal
 import threading
 from multiprocessing.process import BaseProcess
 
-from api.ingest_worker import Control, process_main, thread_main
 from core.settings import Settings
+from service.ingest_worker import Control, process_main, thread_main
 
 log = logging.getLogger("hopgraph.ingest")
 

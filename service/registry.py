@@ -12,13 +12,12 @@ import threading
 from collections.abc import Callable
 from typing import cast
 
-from api import collections, heap
-from api.entity_cache import CachedEntities
 from core.errors import HopgraphError
 from core.settings import Settings
+from graph.knowledge import KnowledgeStore
 from graph.ontology import Ontology, load_ontology
 from graph.ports import GraphStore
-from graph.store import KnowledgeStore, open_store
+from graph.store import open_store
 from inference.embedder import Embedder, load_embedder
 from inference.llm import LocalLLM, load_llm
 from retrieval.answer import Answerer
@@ -26,6 +25,8 @@ from retrieval.chain import ChainReader
 from retrieval.graph_index import GraphIndex
 from retrieval.linking import EntityLinker
 from retrieval.retriever import Retriever
+from service import collections, heap
+from service.entity_cache import CachedEntities
 
 log = logging.getLogger("hopgraph.api")
 MODEL_LOAD_LOCK = threading.Lock()

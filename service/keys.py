@@ -17,8 +17,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-from api.serverdb import ServerDB
 from core.errors import InputError, NotFoundError
+from service.serverdb import ServerDB
 
 ROLES = ("reader", "editor", "curator", "admin")
 ALL_COLLECTIONS = "*"

@@ -1,0 +1,104 @@
+"""Documents of a store: list, read, find, delete, and queueing an ingest job.
+
+The CLI (on DATA_DIR's own store) and the HTTP API (on a collection) call these same
+functions. Blocking: the HTTP face runs them in its worker threads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import NotFoundError
+from core.settings import Settings
+from graph.knowledge import KnowledgeStore
+from graph.model import Document, StoreStats
+from graph.ports import GraphStore
+from service import uploads
+from service.audit import Actor, AuditLog
+from service.jobs import Job, JobStore
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentPage:
+    """One page of documents, ordered by id, and how many there are in all."""
+
+    documents: list[Document]
+    offset: int
+    limit: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Deleted:
+    """A deleted document and how many entities went with it."""
+
+    document: Document
+    entities_removed: int
+
+
+def stats(graph: GraphStore) -> StoreStats:
+    """Counts of what the store holds."""
+    return graph.stats()
+
+
+def page(graph: GraphStore, offset: int, limit: int) -> DocumentPage:
+    """Documents ``offset`` .. ``offset + limit`` (by id)."""
+    return DocumentPage(graph.list_documents(offset, limit), offset, limit, graph.stats().documents)
+
+
+def get(graph: GraphStore, doc_id: str) -> Document:
+    """The document ``doc_id`` with its text.
+
+    Raises:
+        NotFoundError: no such document.
+    """
+    doc = graph.get_document(doc_id)
+    if doc is None:
+        raise NotFoundError(f"no document {doc_id!r}")
+    return doc
+
+
+def resolve(graph: GraphStore, id_or_source: str) -> list[Document]:
+    """The documents with this id, or coming from this source path (a file gives several).
+
+    Raises:
+        NotFoundError: none.
+    """
+    key = str(Path(id_or_source).resolve()) if Path(id_or_source).exists() else id_or_source
+    doc = graph.get_document(key)
+    docs = [doc] if doc is not None else graph.find_documents(key)
+    if not docs:
+        raise NotFoundError(f"no document with id or source {id_or_source!r}")
+    return docs
+
+
+def delete(store: KnowledgeStore, doc_id: str, audit: AuditLog, by: Actor, *,
+           collection: str | None = None, settings: Settings | None = None) -> Deleted:
+    """Delete a document and exactly what it alone contributed (entities, relations, vectors); audited.
+
+    In a collection (``collection`` and the server ``settings`` given) an uploaded file no
+    other document comes from is removed too.
+
+    Raises:
+        NotFoundError: no such document.
+        StoreError: the store failed (nothing was removed from the graph).
+    """
+    doc = get(store.graph, doc_id)
+    removed = store.delete(doc_id)
+    if collection is not None and settings is not None:
+        uploads.remove_orphan_file(settings, collection, doc.source, bool(store.graph.find_documents(doc.source)))
+    audit.record(by, collection, "document.delete", doc_id, before={"title": doc.title, "sha256": doc.sha256})
+    return Deleted(doc, len(removed))
+
+
+def queue_ingest(jobs: JobStore, audit: AuditLog, by: Actor, collection: str, paths: list[str],
+                 documents: list[str]) -> Job:
+    """Queue an ingest job for files already stored in the collection directory; audited.
+
+    Raises:
+        StoreError: the server database failed.
+    """
+    job = jobs.create(collection, paths, documents, by.id if not isinstance(by, str) else None)
+    audit.record(by, collection, "documents.ingest", job.id, after={"files": job.paths})
+    return job
