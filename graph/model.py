@@ -131,6 +131,15 @@ class StoreStats:
 
 
 @dataclass(frozen=True, slots=True)
+class TypeCensus:
+    """How many entities of each type, and relations of each (relation, head type, tail type), a store holds:
+    what an ontology change is checked against."""
+
+    entity_types: dict[str, int]
+    relation_triples: dict[tuple[str, str, str], int]
+
+
+@dataclass(frozen=True, slots=True)
 class ScoredChunk:
     """A chunk found by a vector or keyword search."""
 

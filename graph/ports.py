@@ -24,6 +24,7 @@ from graph.model import (
     ScoredChunk,
     ScoredEntity,
     StoreStats,
+    TypeCensus,
 )
 
 Vector = npt.NDArray[np.float32]
@@ -164,6 +165,14 @@ class GraphStore(ABC):
     @abstractmethod
     def stats(self) -> StoreStats:
         """Counts of stored objects."""
+
+    @abstractmethod
+    def type_census(self) -> TypeCensus:
+        """Entities per type and relations per (relation type, head type, tail type).
+
+        Raises:
+            StoreError: the store cannot be read.
+        """
 
     @abstractmethod
     def close(self) -> None:

@@ -8,7 +8,6 @@ rules); every accepted version is also kept as ``ontology.v<N>.yaml``.
 from __future__ import annotations
 
 import os
-import sqlite3
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +16,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from core.errors import ConflictError, OntologyError, StoreError
+from core.errors import ConflictError, OntologyError
 from core.settings import Settings
 from graph.ontology import Ontology, load_ontology
+from graph.ports import GraphStore
 from service import collections
 
 MAX_VIOLATIONS = 100
@@ -58,33 +58,23 @@ def in_force(settings: Settings, name: str) -> OntologyInForce:
     return OntologyInForce(load_ontology(settings.ontology_path), "server")
 
 
-def violations(db_path: Path, ontology: Ontology) -> list[dict[str, Any]]:
+def violations(graph: GraphStore, ontology: Ontology) -> list[dict[str, Any]]:
     """What in the stored graph ``ontology`` would not allow: entity types it lacks, relations whose
     type it lacks or whose head/tail types it forbids (with counts, at most ``MAX_VIOLATIONS``).
+
+    Read through the store's port (:meth:`GraphStore.type_census`), so every adapter is checked.
 
     Raises:
         StoreError: the store cannot be read.
     """
-    if not db_path.is_file():
-        return []
-    try:
-        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
-        try:
-            types = conn.execute("SELECT type, COUNT(*) FROM entities GROUP BY type").fetchall()
-            triples = conn.execute(
-                "SELECT r.type, h.type, t.type, COUNT(*) FROM relations r JOIN entities h ON h.id = r.head"
-                " JOIN entities t ON t.id = r.tail GROUP BY r.type, h.type, t.type"
-            ).fetchall()
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
-        raise StoreError(f"cannot read the graph of {db_path.parent.name}: {exc}") from exc
+    census = graph.type_census()
     found: list[dict[str, Any]] = [
-        {"kind": "entity_type", "type": str(t), "count": int(n)} for t, n in types if t not in ontology.entity_types
+        {"kind": "entity_type", "type": t, "count": n}
+        for t, n in sorted(census.entity_types.items()) if t not in ontology.entity_types
     ]
     found += [
-        {"kind": "relation", "relation": str(r), "head_type": str(h), "tail_type": str(t), "count": int(n)}
-        for r, h, t, n in triples if not ontology.allows(str(h), str(r), str(t))
+        {"kind": "relation", "relation": r, "head_type": h, "tail_type": t, "count": n}
+        for (r, h, t), n in sorted(census.relation_triples.items()) if not ontology.allows(h, r, t)
     ]
     return found[:MAX_VIOLATIONS]
 
@@ -102,8 +92,8 @@ def _write(path: Path, text: str) -> None:
         raise
 
 
-def replace(settings: Settings, name: str, data: dict[str, Any]) -> tuple[OntologyInForce, Ontology]:
-    """Make ``data`` the collection's ontology.
+def replace(settings: Settings, name: str, graph: GraphStore, data: dict[str, Any]) -> tuple[OntologyInForce, Ontology]:
+    """Make ``data`` the collection's ontology, if the collection's ``graph`` conforms to it.
 
     Returns:
         (the ontology before, the new one).
@@ -120,7 +110,7 @@ def replace(settings: Settings, name: str, data: dict[str, Any]) -> tuple[Ontolo
     before = in_force(settings, name)
     if new.version <= before.ontology.version:
         raise ConflictError(f"version {new.version} is not above the current version {before.ontology.version}")
-    found = violations(collections.directory(settings, name) / "hopgraph.db", new)
+    found = violations(graph, new)
     if found:
         raise OntologyViolations(f"the collection's graph does not conform to version {new.version} "
                                  f"({len(found)} violation(s))", found)

@@ -20,6 +20,7 @@ from graph.model import (
     RelationEvidence,
     ScoredEntity,
     StoreStats,
+    TypeCensus,
 )
 from graph.normalize import normalize_name
 from graph.ontology import AliasRules
@@ -352,6 +353,16 @@ class EmbeddedGraphStore(GraphStore):
             " (SELECT COUNT(*) FROM mentions)"
         )[0]
         return StoreStats(int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4]))
+
+    def type_census(self) -> TypeCensus:
+        """See :meth:`GraphStore.type_census`."""
+        types = self._db.query("SELECT type, COUNT(*) FROM entities GROUP BY type")
+        triples = self._db.query(
+            "SELECT r.type, h.type, t.type, COUNT(*) FROM relations r JOIN entities h ON h.id = r.head"
+            " JOIN entities t ON t.id = r.tail GROUP BY r.type, h.type, t.type"
+        )
+        return TypeCensus({str(t): int(n) for t, n in types},
+                          {(str(r), str(h), str(t)): int(n) for r, h, t, n in triples})
 
     def close(self) -> None:
         """See :meth:`GraphStore.close` (the shared database is closed by its owner)."""

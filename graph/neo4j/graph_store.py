@@ -29,6 +29,7 @@ from graph.model import (
     RelationEvidence,
     ScoredEntity,
     StoreStats,
+    TypeCensus,
 )
 from graph.neo4j.connection import Neo4jConnection
 from graph.normalize import normalize_name
@@ -384,6 +385,13 @@ class Neo4jGraphStore(GraphStore):
         r = self._conn.read(self._q.STATS)[0]
         return StoreStats(int(r["documents"]), int(r["chunks"]), int(r["entities"]), int(r["relations"]),
                           int(r["mentions"]))
+
+    def type_census(self) -> TypeCensus:
+        """See :meth:`GraphStore.type_census` (relations only while they have evidence, as every read)."""
+        types = self._conn.read(self._q.ENTITY_TYPE_COUNTS)
+        triples = self._conn.read(self._q.RELATION_TYPE_COUNTS)
+        return TypeCensus({str(r["type"]): int(r["n"]) for r in types},
+                          {(str(r["type"]), str(r["head"]), str(r["tail"])): int(r["n"]) for r in triples})
 
     def close(self) -> None:
         """See :meth:`GraphStore.close`: closes the driver."""

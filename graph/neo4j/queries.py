@@ -290,6 +290,15 @@ RETURN r.id AS id, h.id AS head, t.id AS tail, r.type AS type, r.confidence AS c
 ORDER BY id
 """
 VERSION = "MATCH (m:HopgraphMeta {key: 'graph'}) RETURN m.epoch + ':' + toString(m.generation) AS token"
+ENTITY_TYPE_COUNTS = """
+MATCH (e:Entity) RETURN e.type AS type, count(e) AS n
+"""
+
+RELATION_TYPE_COUNTS = """
+MATCH (h:Entity)-[r:REL]->(t:Entity) WHERE r.evidence > 0
+RETURN r.type AS type, h.type AS head, t.type AS tail, count(r) AS n
+"""
+
 STATS = """
 CALL () { MATCH (d:Document) RETURN count(d) AS documents }
 CALL () { MATCH (c:Chunk) RETURN count(c) AS chunks }
@@ -398,6 +407,8 @@ class Statements:
     MENTION_PAIRS: str
     RELATION_PAIRS: str
     VERSION: str
+    ENTITY_TYPE_COUNTS: str
+    RELATION_TYPE_COUNTS: str
     STATS: str
     INTENT_RECORD: str
     INTENT_PENDING: str

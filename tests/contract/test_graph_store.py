@@ -232,3 +232,20 @@ def test_named_aliases_without_mentions_are_kept_per_document(graph_store: Graph
 def test_entity_search_treats_wildcards_literally(graph_store: GraphStore, query: str) -> None:
     graph_store.write_documents([d1()])
     assert graph_store.search_entities(query) == []
+
+
+def test_type_census_counts_entity_types_and_typed_relations(graph_store: GraphStore) -> None:
+    """What an ontology change is checked against (on every adapter, not only the embedded file)."""
+    assert graph_store.type_census().entity_types == {}
+    graph_store.write_documents([d1(), d2(), d3()])
+    census = graph_store.type_census()
+    assert sum(census.entity_types.values()) == graph_store.stats().entities
+    assert census.entity_types["Person"] == 4 and census.entity_types["Organization"] == 1
+    assert census.relation_triples == {
+        ("FOUNDED", "Person", "Organization"): 1, ("EMPLOYS", "Organization", "Person"): 1,
+        ("PRODUCES", "Organization", "Product"): 1, ("KNOWS", "Person", "Person"): 1,
+    }
+    graph_store.delete_document("d3")
+    census = graph_store.type_census()
+    assert ("KNOWS", "Person", "Person") not in census.relation_triples
+    assert census.entity_types["Person"] == 2

@@ -36,7 +36,7 @@ class OntologyController(Controller):
         key = caller(request)
 
         def replace() -> OntologyOut:
-            before, new = curation.replace(runtime.settings, collection.name, data)
+            before, new = curation.replace(runtime.settings, collection.name, collection.store.graph, data)
             runtime.audit.record(key, collection.name, "ontology.replace", f"v{new.version}",
                                  before={"version": before.ontology.version, "source": before.source},
                                  after={"version": new.version})
