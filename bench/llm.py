@@ -64,8 +64,9 @@ def main() -> None:
         messages = [{"role": "system", "content": "Answer from the passages with a citation like [1]."},
                     {"role": "user", "content": f"Passages:\n{PASSAGES}\n\nQuestion ({i}): {QUESTION}\nAnswer:"}]
         prompt_tokens = llm.count_tokens(messages[0]["content"] + messages[1]["content"])
-        list(llm.stream_chat(messages, max_tokens=64))
-        runs.append({**llm.last_timings, "prompt_tokens": prompt_tokens})
+        stream = llm.stream_chat(messages, max_tokens=64)
+        list(stream)
+        runs.append({**stream.timings, "prompt_tokens": prompt_tokens})
     best = max(runs, key=lambda r: r["tokens_per_s"])
     ttft_budget = runs[-1]["prompt_tokens"] / raw["prompt_tokens_per_s"] + 0.3
     result = {

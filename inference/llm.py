@@ -9,13 +9,29 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from core.errors import ModelError
 from core.settings import Settings
 from inference.registry import model_cache, resolve_llm, verify_checksum
+
+
+class ChatStream:
+    """One reply, token by token; its :attr:`timings` are filled in once the reply is read to the end.
+
+    Each call of :meth:`LocalLLM.stream_chat` has its own stream, so concurrent answers never see
+    each other's token counts.
+    """
+
+    def __init__(self, tokens: Callable[[ChatStream], Iterator[str]]) -> None:
+        self.timings: dict[str, float] = {}
+        """``ttft_s``, ``tokens``, ``tokens_per_s`` and ``total_s`` of this reply (empty until it ends)."""
+        self._tokens = tokens(self)
+
+    def __iter__(self) -> Iterator[str]:
+        return self._tokens
 
 
 class LocalLLM:
@@ -40,7 +56,6 @@ class LocalLLM:
         self._temperature = temperature
         self._max_tokens = max_tokens
         self._lock = threading.Lock()
-        self.last_timings: dict[str, float] = {}
 
     @property
     def max_tokens(self) -> int:
@@ -51,12 +66,18 @@ class LocalLLM:
         """Tokens of ``text`` in this model's vocabulary."""
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
-    def stream_chat(self, messages: list[dict[str, str]], max_tokens: int | None = None) -> Iterator[str]:
-        """Yield the reply token by token; ``last_timings`` holds ttft_s, tokens, tokens_per_s after.
+    def stream_chat(self, messages: list[dict[str, str]], max_tokens: int | None = None) -> ChatStream:
+        """The reply as a stream of tokens; the stream's ``timings`` hold its figures once it is read.
+
+        One reply at a time runs on the model (a lock held while the stream is read).
 
         Raises:
-            ModelError: generation failed (e.g. the prompt exceeds the context).
+            ModelError: (while iterating) generation failed, e.g. the prompt exceeds the context.
         """
+        return ChatStream(lambda stream: self._generate(stream, messages, max_tokens))
+
+    def _generate(self, stream: ChatStream, messages: list[dict[str, str]], max_tokens: int | None,
+                  ) -> Iterator[str]:
         with self._lock:
             started = time.perf_counter()
             first: float | None = None
@@ -78,7 +99,7 @@ class LocalLLM:
                 raise ModelError(f"generation failed: {exc}") from exc
             done = time.perf_counter()
             gen_time = done - (first or done)
-            self.last_timings = {
+            stream.timings = {
                 "ttft_s": (first or done) - started,
                 "tokens": float(n),
                 "tokens_per_s": (n - 1) / gen_time if n > 1 and gen_time > 0 else 0.0,

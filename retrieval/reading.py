@@ -183,12 +183,13 @@ class MultiHopReader:
                 excerpts = kept + [Excerpt(len(kept) + x.n, x.passage, x.spans) for x in more]
             if hop > 1 and on_token is not None:
                 on_token("\n")
-            raw = "".join(self._stream(llm, messages(result.question, excerpts, facts if hop == 1 else ()),
-                                       on_token))
+            pieces, figures = self._stream(llm, messages(result.question, excerpts, facts if hop == 1 else ()),
+                                           on_token)
+            raw = "".join(pieces)
             if hop == 1:
-                timings = dict(llm.last_timings)
+                timings = dict(figures)
             else:
-                timings["tokens"] = timings.get("tokens", 0.0) + llm.last_timings.get("tokens", 0.0)
+                timings["tokens"] = timings.get("tokens", 0.0) + figures.get("tokens", 0.0)
             reading, outcome = self._judge(raw, excerpts, wanted, self._entity_type)
             shown = [x.passage.chunk_id for x in excerpts]
             steps.append(Step(hop, query, shown, raw.strip(), outcome, bridge, round(time.perf_counter() - t0, 3)))
@@ -214,13 +215,14 @@ class MultiHopReader:
         return best
 
     def _stream(self, llm: LocalLLM, chat: list[dict[str, str]], on_token: Callable[[str], None] | None,
-                ) -> list[str]:
+                ) -> tuple[list[str], dict[str, float]]:
         pieces: list[str] = []
-        for token in llm.stream_chat(chat, max_tokens=min(self.config.max_tokens, llm.max_tokens)):
+        stream = llm.stream_chat(chat, max_tokens=min(self.config.max_tokens, llm.max_tokens))
+        for token in stream:
             pieces.append(token)
             if on_token is not None:
                 on_token(token)
-        return pieces
+        return pieces, stream.timings
 
     @staticmethod
     def _judge(raw: str, excerpts: Sequence[Excerpt], wanted: str | None,
