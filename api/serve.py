@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from core.errors import StoreError
+from core.process import exit_with_parent
 from core.settings import Settings
 
 SETTINGS_ENV = "HOPGRAPH_SERVE_SETTINGS"
@@ -27,6 +28,7 @@ def app_from_env():  # type: ignore[no-untyped-def]  # uvicorn factory for --wor
     """Build the app from the settings (and metrics directory) the parent process put in the environment."""
     from api.http.app import create_app
 
+    exit_with_parent()  # a uvicorn worker: SIGTERM (graceful shutdown) when the supervisor dies, however it dies
     _limit_blas_threads()
     return create_app(Settings.model_validate_json(os.environ[SETTINGS_ENV]), Path(os.environ[METRICS_DIR_ENV]))
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from core.errors import HopgraphError
+from core.process import exit_with_parent
 from core.settings import Settings
 from extraction.nlp import NlpRunner
 from extraction.pipeline import IngestReport
@@ -260,6 +261,7 @@ def process_main(settings_json: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGUSR1, drain)
     signal.signal(signal.SIGTERM, abort)
+    exit_with_parent()  # SIGTERM (abort after the current batch) when the server process dies, however it dies
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = Settings.model_validate_json(settings_json)
     _lower_priority(settings.api_ingest_nice)

@@ -219,8 +219,8 @@ class CollectionRegistry:
                                                                                    found.name) == found.stamp
 
     def peek(self, name: str) -> Collection | None:
-        """The collection if it is open, exists and has the same ontology (no lock, two ``stat``s: fine on
-        the event loop)."""
+        """The collection if it is open, exists and has the same ontology (no lock; two ``stat`` calls, so the
+        HTTP face runs it in a worker thread)."""
         found = self._open.get(name)
         return found if found is not None and self._current(found) else None
 

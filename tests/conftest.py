@@ -69,3 +69,21 @@ def service_missing(message: str) -> None:
     if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
         pytest.fail(f"CI: {message}", pytrace=False)
     pytest.skip(message)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Mark every process this run starts (see tests/process_guard.py)."""
+    from tests.process_guard import mark_run
+
+    mark_run()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when a process it started is still alive at the end (an orphaned worker, a server)."""
+    from tests.process_guard import leftovers
+
+    left = leftovers()
+    if left:
+        lines = "\n".join(f"  pid {pid}: {cmd}" for pid, cmd in sorted(left.items()))
+        sys.stderr.write(f"\nprocesses left behind by the tests (still alive 20 s after the run):\n{lines}\n")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -83,15 +83,17 @@ def requires(role: str) -> Guard:
     return guard
 
 
-def rate_limit(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Take a token from the caller's bucket.
+async def rate_limit(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Take a token from the caller's bucket (in a quick thread: the buckets are shared under ``flock``).
 
     Raises:
         TooManyRequestsException: the bucket is empty (with ``Retry-After``).
     """
     runtime: Runtime = connection.app.state.runtime
     key = caller(connection)
-    wait = runtime.buckets.take(key.id)
+    if not runtime.buckets.enabled:
+        return
+    wait = await runtime.work.quick(runtime.buckets.take, key.id)
     if wait > 0:
         raise TooManyRequestsException(
             f"rate limit of {runtime.settings.api_rate_per_s:g} requests/s for this key exceeded",

@@ -38,5 +38,5 @@ def provide_runtime(state: State) -> Runtime:
 async def provide_collection(c: FromPath[str], request: Request[Any, Any, Any], runtime: RuntimeDep) -> Collection:
     """The collection named in the path, if the caller's key covers it (404 otherwise), opened on first use."""
     check_collection(caller(request), c)
-    found = runtime.registry.peek(c)
+    found = await runtime.work.quick(runtime.registry.peek, c)  # two stat() calls
     return found if found is not None else await runtime.work.query(runtime.registry.get, c)

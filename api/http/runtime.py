@@ -34,12 +34,20 @@ T = TypeVar("T")
 class Offload:
     """Runs blocking work in worker threads with bounded concurrency, so the event loop never blocks.
 
-    ``query``: retrieval, extractive answers and store reads; ``generate``: the shared LLM.
+    ``query``: retrieval, extractive answers and store reads; ``generate``: the shared LLM;
+    ``quick``: short blocking calls on every request (the rate-limit ``flock``, the ``stat`` calls
+    that check a collection is current, rendering ``/metrics``), in a pool of their own so that
+    they never wait behind long queries.
     """
 
-    def __init__(self, query_threads: int, generate_threads: int) -> None:
+    def __init__(self, query_threads: int, generate_threads: int, quick_threads: int = 8) -> None:
         self._query = anyio.CapacityLimiter(query_threads)
         self._generate = anyio.CapacityLimiter(generate_threads)
+        self._quick = anyio.CapacityLimiter(quick_threads)
+
+    async def quick(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` (short, blocking) in a quick thread."""
+        return await anyio.to_thread.run_sync(partial(fn, *args), limiter=self._quick)
 
     async def query(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` in a query thread."""

@@ -56,4 +56,4 @@ class OpsController(Controller):
         extra = gauge_lines("hopgraph_ingest_documents_total", "Documents written by finished ingest jobs.",
                             "counter", "collection", ingested)
         extra += gauge_lines("hopgraph_ingest_jobs", "Ingest jobs by state.", "gauge", "state", states)
-        return runtime.metrics.render(extra, peers)
+        return await runtime.work.quick(runtime.metrics.render, extra, peers)
