@@ -11,7 +11,7 @@ p50_ms, p95_ms, p99_ms, errors (plus requests, clients, workers, keepalive, and 
 documents the background ingest committed during the phase), and writes them as a JSON
 list to --out (default bench/results/api_load.json).
 
-Usage: python bench/api_load.py [--clients 4] [--duration 20] [--workers 2] [--keepalive]
+Usage: python bench/api_load.py [--clients 4] [--duration 20] [--workers 2] [--keepalive] [--profile server]
                                 [--data-dir DIR] [--model-cache DIR] [--out FILE]
 """
 
@@ -55,8 +55,9 @@ def _admin_key(data_dir: Path) -> str:
 
 
 def _start(args: argparse.Namespace, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "HOPGRAPH_API_RATE_PER_S": "0", "HOPGRAPH_GRAPH_STORE": "embedded",
-           "HOPGRAPH_VECTOR_STORE": "embedded"}
+    stores = ("neo4j", "weaviate") if args.profile == "server" else ("embedded", "embedded")
+    env = {**os.environ, "HOPGRAPH_API_RATE_PER_S": "0", "HOPGRAPH_GRAPH_STORE": stores[0],
+           "HOPGRAPH_VECTOR_STORE": stores[1]}
     if args.model_cache:
         env["HOPGRAPH_MODEL_CACHE_DIR"] = str(args.model_cache)
     log = (args.data_dir / "server.log").open("ab")
@@ -159,8 +160,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=2, help="server processes")
     parser.add_argument("--keepalive", action="store_true", help="reuse each client's connection")
-    parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "hopgraph-api-load",
-                        help="server data directory; the MuSiQue collection is kept there between runs")
+    parser.add_argument("--profile", choices=["embedded", "server"], default="embedded",
+                        help="server: collections on Neo4j + Weaviate from the HOPGRAPH_* settings "
+                             "(source .services/env)")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="server data directory; the MuSiQue collection is kept there between runs "
+                             "(default: hopgraph-api-load[-server] in the temporary directory)")
     parser.add_argument("--model-cache", type=Path, default=None, help="shared ONNX export cache")
     parser.add_argument("--corpus", type=Path, default=DATA / "musique" / "corpus.json")
     parser.add_argument("--questions", type=Path, default=DATA / "musique" / "questions.json")
@@ -168,6 +173,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "api_load.json",
                         help="JSON output file (a list of the printed objects)")
     args = parser.parse_args()
+    if args.data_dir is None:  # one per profile: a collection's stores are those of the settings it was made with
+        suffix = "-server" if args.profile == "server" else ""
+        args.data_dir = Path(tempfile.gettempdir()) / f"hopgraph-api-load{suffix}"
     args.data_dir.mkdir(parents=True, exist_ok=True)
     args.data_dir = args.data_dir.resolve()
     questions = [q["question"] for q in json.loads(args.questions.read_text())]
@@ -199,7 +207,8 @@ def main() -> None:
             result = asyncio.run(_phase(url, key, f"/v1/collections/musique{endpoint}", body, questions,
                                         args.clients, args.duration, args.keepalive))
             after = _job(admin, "twowiki", background)
-            row = {"endpoint": endpoint, **result, "clients": args.clients, "workers": args.workers,
+            row = {"endpoint": endpoint, "profile": args.profile, **result, "clients": args.clients,
+                   "workers": args.workers,
                    "keepalive": args.keepalive, "ingest_state": after["state"],
                    "ingested_during": after["progress"]["done"] - before["progress"]["done"],
                    "ingest_total": after["progress"]["total"]}
