@@ -20,7 +20,7 @@ from service.curation import Plan
 
 def _run(app: AppContext, plan: Plan) -> None:
     change = curation_service.submit(app.store.graph, app.ontology, plan, audit_log(app), cli_actor())
-    report = curation_service.apply(app.pipeline(), app.store.graph, change)
+    report = curation_service.apply(app.pipeline(), app.store.graph, change.entities, change.reembed)
     click.echo(json.dumps({"action": change.action, "before": change.before, "after": change.after,
                            "documents_reprocessed": report.documents}, indent=2))
 

@@ -8,10 +8,8 @@ from __future__ import annotations
 from functools import cached_property
 
 from core.settings import Settings
-from extraction.chunking import Chunker
 from extraction.nlp import NlpRunner
 from extraction.pipeline import IngestPipeline
-from extraction.readers import JsonFields
 from graph.knowledge import KnowledgeStore
 from graph.ontology import Ontology, load_ontology
 from graph.store import open_store
@@ -20,6 +18,7 @@ from inference.llm import LocalLLM, load_llm
 from retrieval.answer import Answerer
 from retrieval.chain import ChainReader
 from retrieval.retriever import Retriever
+from service import collections
 
 
 class AppContext:
@@ -76,17 +75,8 @@ class AppContext:
                         retrieve=self.retriever.retrieve)
 
     def pipeline(self) -> IngestPipeline:
-        """An ingest pipeline over the store and models."""
-        s = self.settings
-        return IngestPipeline(
-            self.store,
-            self.nlp,
-            self.embedder,
-            Chunker(s.chunk_size, s.chunk_overlap),
-            max_file_bytes=s.max_file_bytes,
-            json_fields=JsonFields(s.json_text_field, s.json_title_field, s.json_id_field),
-            batch_documents=s.write_batch_documents,
-        )
+        """An ingest pipeline over the store and models (the same one an ingest job builds)."""
+        return collections.build_pipeline(self.settings, self.store, self.nlp, self.embedder)
 
     def close(self) -> None:
         """Close the store if it was opened."""

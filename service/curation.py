@@ -9,7 +9,7 @@ touched documents again: the CLI at once (:func:`apply`), the HTTP API in a ``cu
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from extraction.curation import CurationChange, Curator, apply_change
@@ -48,13 +48,14 @@ def submit(graph: GraphStore, ontology: Ontology, plan: Plan, audit: AuditLog, b
     return change
 
 
-def apply(pipeline: IngestPipeline, graph: GraphStore, change: CurationChange) -> IngestReport:
-    """Extract again every document the change touches (what a ``curate`` job does).
+def apply(pipeline: IngestPipeline, graph: GraphStore, entities: Sequence[str], reembed: frozenset[str],
+          progress: Callable[[int, int], None] | None = None) -> IngestReport:
+    """Extract again every document that mentions a changed entity (the CLI at once, a ``curate`` job later).
 
     Raises:
         StoreError, ModelError: applying again completes the change.
     """
-    return apply_change(pipeline, graph, change.entities, change.reembed)
+    return apply_change(pipeline, graph, entities, reembed, progress)
 
 
 def records(graph: GraphStore, ontology: Ontology) -> list[dict[str, Any]]:

@@ -31,7 +31,7 @@ from extraction.pipeline import IngestReport
 from graph.ontology import Ontology, load_ontology
 from graph.store import open_store
 from inference.embedder import Embedder, load_embedder
-from service import collections
+from service import collections, curation
 from service.jobs import Job, JobStore
 from service.serverdb import ServerDB, server_db_path
 
@@ -168,8 +168,6 @@ class IngestWorker:
 
     def _curate(self, job: Job, progress: Callable[[int, int], None]) -> tuple[IngestReport, list[str]]:
         """Extract again the documents of the entities a curation change touched."""
-        from extraction.curation import apply_change
-
         csettings = collections.collection_settings(self._settings, job.collection)
         ontology, nlp, embedder = self._models(csettings.ontology_path)
         store = open_store(csettings, ontology)
@@ -177,7 +175,7 @@ class IngestWorker:
             pipeline = collections.build_pipeline(csettings, store, nlp, embedder)
             entities = [str(e) for e in job.payload.get("entities", [])]
             reembed = frozenset(str(e) for e in job.payload.get("reembed", []))
-            return apply_change(pipeline, store.graph, entities, reembed, progress), job.documents
+            return curation.apply(pipeline, store.graph, entities, reembed, progress), job.documents
         finally:
             store.close()
 
