@@ -16,7 +16,9 @@ from graph.ontology import Ontology, load_ontology
 from inference.embedder import Embedder, load_embedder
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
+SHARED_DATA = ROOT.parent / "shared" / "data"  # the full evaluation data; tests use it only through needs_shared_data
+FIXTURES = ROOT / "tests" / "fixtures"  # small slices of it, committed (tests/fixtures/README.md)
+MUSIQUE = FIXTURES / "musique"
 SAMPLES = ROOT / "samples" / "corpus"
 
 
@@ -87,3 +89,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         lines = "\n".join(f"  pid {pid}: {cmd}" for pid, cmd in sorted(left.items()))
         sys.stderr.write(f"\nprocesses left behind by the tests (still alive 20 s after the run):\n{lines}\n")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def needs_shared_data(path: Path) -> Path:
+    """A test that needs the full evaluation data in ../shared/data: ``path`` if it is there, else skip locally
+    and fail under CI (as ``service_missing``). The repository alone runs the tests on ``FIXTURES``."""
+    if not path.exists():
+        service_missing(f"needs the full evaluation data {path} (../shared/data beside the checkout)")
+    return path

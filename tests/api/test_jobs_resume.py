@@ -14,7 +14,7 @@ from graph.embedded.database import EmbeddedDatabase
 from service.jobs import JobStore
 from service.serverdb import ServerDB, server_db_path
 from tests.api.conftest import api_settings
-from tests.conftest import SHARED_DATA
+from tests.conftest import MUSIQUE
 
 PASSAGES = 96
 
@@ -39,7 +39,7 @@ def _job(settings: Settings, job_id: str) -> dict[str, object]:
 def test_shutdown_interrupts_a_job_and_restart_completes_it(tmp_path: Path, model_cache: Path) -> None:
     settings = api_settings(tmp_path / "data", model_cache, write_batch_documents=8, api_shutdown_grace_s=0,
                             api_preload_models=False, api_auth=False)
-    corpus = json.loads((SHARED_DATA / "musique" / "corpus.json").read_text())[:PASSAGES]
+    corpus = json.loads((MUSIQUE / "corpus.json").read_text())[:PASSAGES]
     files = tmp_path / "data" / "collections" / "big" / "files"
     files.mkdir(parents=True)
     (files / "musique.json").write_text(json.dumps(corpus))
@@ -74,7 +74,7 @@ def test_shutdown_interrupts_a_job_and_restart_completes_it(tmp_path: Path, mode
 def test_cancel_a_queued_and_a_running_job(tmp_path: Path, model_cache: Path) -> None:
     settings = api_settings(tmp_path / "data", model_cache, write_batch_documents=8, api_preload_models=False,
                             api_auth=False)
-    corpus = json.loads((SHARED_DATA / "musique" / "corpus.json").read_text())[:PASSAGES]
+    corpus = json.loads((MUSIQUE / "corpus.json").read_text())[:PASSAGES]
     files = tmp_path / "data" / "collections" / "big" / "files"
     files.mkdir(parents=True)
     (files / "musique.json").write_text(json.dumps(corpus))

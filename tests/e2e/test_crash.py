@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import ROOT, SHARED_DATA, run_cli
+from tests.conftest import MUSIQUE, ROOT, run_cli
 from tests.e2e.snapshot import check_consistency, snapshot
 
 PASSAGES = 240
@@ -49,7 +49,8 @@ def _kill_when(db: Path, data: Path, corpus: Path, env: dict[str, str], at_least
 
 
 def test_sigkill_mid_ingest_then_rerun(tmp_path: Path) -> None:
-    records = json.loads((SHARED_DATA / "musique" / "corpus.json").read_text())[:PASSAGES]
+    records = json.loads((MUSIQUE / "corpus.json").read_text())[:PASSAGES]
+    assert len(records) == PASSAGES
     corpus = tmp_path / "corpus.json"
     corpus.write_text(json.dumps(records))
     data = tmp_path / "data"

@@ -11,15 +11,15 @@ from core.settings import Settings
 from retrieval.answer import NO_ANSWER, Answer
 from retrieval.types import RetrievalResult
 from service.context import AppContext
-from tests.conftest import SAMPLES, SHARED_DATA
+from tests.conftest import MUSIQUE, SAMPLES
 
-# (question id, bridge passage title) from ../shared/data/musique/questions.json: the second hop is not
+# (question id, bridge passage title) from musique/questions.json (tests/fixtures): the second hop is not
 # found by the question text alone but through the entity the first passage names.
 CASES = [("2hop__205146_62031", "Victoria Falls"), ("2hop__141468_119861", "The Rank Organisation")]
 
 
 def _app_for_question(settings: Settings, tmp_path: Path, qid: str) -> tuple[AppContext, dict[str, object]]:
-    questions = json.loads((SHARED_DATA / "musique" / "questions.json").read_text())
+    questions = json.loads((MUSIQUE / "questions.json").read_text())
     q = next(item for item in questions if item["id"] == qid)
     corpus = tmp_path / f"{qid}.json"
     corpus.write_text(json.dumps([{"title": p["title"], "text": p["paragraph_text"]} for p in q["paragraphs"]]))
