@@ -17,7 +17,8 @@ _NON_WORD = re.compile(r"[^\w\s]")
 _SPACES = re.compile(r"\s+")
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
+    """Lower case without diacritics (``Aschenbrödel`` -> ``aschenbrodel``), as the embedded keyword index folds."""
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
 
@@ -54,7 +55,7 @@ def normalize_name(name: str, entity_type: str | None, rules: AliasRules) -> str
     text = name.strip()
     if rules.possessives:
         text = _POSSESSIVE.sub("", text)
-    text = _fold(text)
+    text = fold(text)
     text = _NON_WORD.sub(" ", text.replace("&", " and "))
     words = _SPACES.sub(" ", text).strip().split(" ")
     words = _join_initials([w for w in words if w])
@@ -70,4 +71,4 @@ def normalize_name(name: str, entity_type: str | None, rules: AliasRules) -> str
 
 def tokens(text: str) -> list[str]:
     """Folded word tokens of ``text`` (for n-gram lookups)."""
-    return [w for w in _SPACES.split(_NON_WORD.sub(" ", _fold(text))) if w]
+    return [w for w in _SPACES.split(_NON_WORD.sub(" ", fold(text))) if w]

@@ -30,6 +30,7 @@ from weaviate.util import generate_uuid5
 
 from core.errors import StoreError, StoreUnavailableError
 from graph.model import DocumentBundle, ScoredChunk, ScoredEntity
+from graph.normalize import fold
 from graph.ports import Vector, VectorStore
 from graph.weaviate.connection import Liveness, translate_errors
 
@@ -176,7 +177,7 @@ class WeaviateVectorStore(VectorStore):
                 )
             objects += [
                 DataObject(
-                    properties={"chunk_id": c.id, "doc_id": c.doc_id, "text": c.text},
+                    properties={"chunk_id": c.id, "doc_id": c.doc_id, "text": fold(c.text)},
                     uuid=generate_uuid5(c.id),
                     vector=vectors[i].tolist(),
                 )
@@ -252,7 +253,9 @@ class WeaviateVectorStore(VectorStore):
         Raises:
             StoreUnavailableError, StoreError: the server failed.
         """
-        words = [w for w in _TOKEN.findall(query.lower()) if w not in _STOPWORDS]
+        # the text is stored folded (as the embedded index folds it); the unfolded words also match the chunks
+        # of collections written before it was (a word that matches nothing adds nothing to a BM25 score)
+        words = [w for w in _TOKEN.findall(fold(query)) + _TOKEN.findall(query.lower()) if w not in _STOPWORDS]
         if k <= 0 or not words or (doc_ids is not None and not doc_ids):
             return []
         filters = Filter.by_property("doc_id").contains_any(list(doc_ids)) if doc_ids is not None else None

@@ -7,6 +7,7 @@ service is always restarted (fixture finalizer) so later tests have it.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from core.settings import Settings
 from graph.knowledge import KnowledgeStore
 from graph.ontology import Ontology
 from graph.store import drop_graph_data, drop_vector_data, open_store
+from tests.process_guard import MARKER
 
 from .bundles import d1, d2
 from .conftest import server_settings, unique_prefix
@@ -32,8 +34,13 @@ pytestmark = pytest.mark.slow
 
 
 def services(action: str, name: str) -> None:
-    """Run ``deploy/services.sh ACTION NAME`` (bounded)."""
-    proc = subprocess.run([*SERVICES, action, name], capture_output=True, text=True, timeout=240, check=False)
+    """Run ``deploy/services.sh ACTION NAME`` (bounded).
+
+    The servers it (re)starts are the machine's services, meant to outlive the run: they do not carry the
+    run's process marker (tests/process_guard.py)."""
+    env = {k: v for k, v in os.environ.items() if k != MARKER}
+    proc = subprocess.run([*SERVICES, action, name], capture_output=True, text=True, timeout=240, check=False,
+                          env=env)
     assert proc.returncode == 0, f"services.sh {action} {name} failed:\n{proc.stderr[-3000:]}"
 
 

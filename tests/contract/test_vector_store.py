@@ -113,3 +113,12 @@ def test_entity_vectors(vector_store: VectorStore) -> None:
     vector_store.delete_entities(["acme", "nope"])
     assert vector_store.missing_entities(ids) == {"acme"}
     assert "acme" not in {h.entity_id for h in vector_store.search_entities(moved, k=10)}
+
+
+def test_keyword_search_ignores_diacritics(vector_store: VectorStore) -> None:
+    """Both backends fold accents alike: a question typed without them finds the passage that has them."""
+    vector_store.write_documents([d1(), build(Spec("acc", ["Aschenbrödel is a Czech fairy tale film.",
+                                                           "The Tekezé river flows through Ethiopia."]))])
+    for query, chunk in [("Aschenbrodel", "acc-c0"), ("Aschenbrödel", "acc-c0"), ("tekeze river", "acc-c1"),
+                         ("TEKEZÉ", "acc-c1")]:
+        assert [h.chunk_id for h in vector_store.keyword_search(query, k=5)][:1] == [chunk], query
