@@ -1,6 +1,6 @@
 """The audit log from the command line: ``hopgraph audit``, and the entries CLI changes write.
 
-CLI changes (entity curation of DATA_DIR's own store, keys) are recorded in
+CLI changes (entity curation and document deletes of DATA_DIR's own store, keys) are recorded in
 DATA_DIR/server.db with no key, as made by ``cli:<OS user>``, and no collection
 (collections are the API's, under DATA_DIR/collections; curate those through the API).
 """
