@@ -90,6 +90,9 @@ def test_delete_removes_exactly_what_only_it_supported(tmp_path: Path) -> None:
     assert run_cli("ingest", "--no-progress", str(corpus), data_dir=data).returncode == 0
     res = run_cli("delete", str(corpus / "northwind_holdings.md"), data_dir=data)
     assert res.returncode == 0 and "deleted" in res.stdout, res.stderr
+    entries = [json.loads(line) for line in run_cli("audit", data_dir=data).stdout.splitlines()]
+    assert [e["action"] for e in entries] == ["document.delete"]  # audited, as made by the CLI's user
+    assert entries[0]["by"].startswith("cli") and entries[0]["before"]["sha256"]
 
     (corpus / "northwind_holdings.md").unlink()
     fresh = tmp_path / "fresh"
