@@ -24,9 +24,7 @@ sys.path.insert(0, str(ROOT))
 from bench.profiles import server_overrides  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from graph.store import drop_server_data  # noqa: E402
-from retrieval.evaluation import evaluate, load_questions, markdown_table, print_failure  # noqa: E402
-from retrieval.types import MODES  # noqa: E402
-from service.context import AppContext  # noqa: E402
+from service.evaluation import MODES, load_questions, markdown_table, print_failure, run  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "musique"
 
@@ -57,19 +55,15 @@ def main() -> None:
             if profile == "server":
                 overrides.update(server_overrides())
             settings = load_settings(None, **overrides)
-            app = AppContext(settings)
             try:
-                report = app.pipeline().run([args.corpus])
-                app.retriever.warm()
-                reports = evaluate(app.retriever, questions, args.modes.split(","), app.answerer,
-                                   use_llm=not args.no_llm, oracle=args.oracle and not args.no_llm,
-                                   on_answer=print_failure if args.failures else None)
+                done = run(settings, questions, args.corpus, args.modes.split(","), use_llm=not args.no_llm,
+                           oracle=args.oracle and not args.no_llm,
+                           on_answer=print_failure if args.failures else None)
             finally:
-                app.close()
                 if profile == "server":
                     drop_server_data(settings)
-        print(f"{profile}: {len(questions)} questions, {report.documents + report.unchanged} passages, "
-              f"ingest {report.seconds:.1f}s")
+        reports = done.reports
+        print(f"{profile}: {len(questions)} questions, {done.passages} passages, ingest {done.ingest_s:.1f}s")
         print(markdown_table(reports))
         key = "" if len(profiles) == 1 else f"{profile}:"
         result.update({f"{key}{mode}": rep.as_dict() for mode, rep in reports.items()})

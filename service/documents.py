@@ -66,8 +66,7 @@ def resolve(graph: GraphStore, id_or_source: str) -> list[Document]:
         NotFoundError: none.
     """
     key = str(Path(id_or_source).resolve()) if Path(id_or_source).exists() else id_or_source
-    doc = graph.get_document(key)
-    docs = [doc] if doc is not None else graph.find_documents(key)
+    docs = graph.find_documents(key)
     if not docs:
         raise NotFoundError(f"no document with id or source {id_or_source!r}")
     return docs

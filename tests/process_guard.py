@@ -46,14 +46,15 @@ def leftovers(wait_s: float = 20.0) -> dict[int, str]:
     if not Path("/proc").is_dir() or MARKER not in os.environ:
         return {}
     deadline = time.monotonic() + wait_s
-    while (found := {pid: cmd for pid, cmd in marked_processes().items() if not _zombie(pid)}) and \
+    while (found := {pid: cmd for pid, cmd in marked_processes().items() if running(pid)}) and \
             time.monotonic() < deadline:
         time.sleep(0.5)
     return found
 
 
-def _zombie(pid: int) -> bool:
+def running(pid: int) -> bool:
+    """True while process ``pid`` exists and is not a zombie (exited, waiting for its parent to reap it)."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
-        return True
+        return False

@@ -16,6 +16,7 @@ from neo4j.exceptions import DatabaseUnavailable, DriverError, Neo4jError, Servi
 
 from core.errors import StoreError, StoreUnavailableError
 from graph.neo4j import queries
+from graph.neo4j.statements import Statements
 
 T = TypeVar("T")
 
@@ -55,7 +56,7 @@ class Neo4jConnection:
             database: database name (``neo4j`` on Community).
             timeout_s: connect timeout and managed-transaction retry budget.
             label_prefix: put before every label, relationship type and schema name, so that
-                several stores share the database (see :class:`queries.Statements`).
+                several stores share the database (see :class:`graph.neo4j.statements.Statements`).
 
         Raises:
             StoreUnavailableError: the server cannot be reached.
@@ -63,7 +64,7 @@ class Neo4jConnection:
             ValueError: an invalid label prefix.
         """
         self.database = database
-        self.q = queries.Statements.for_prefix(label_prefix)
+        self.q = Statements.for_prefix(label_prefix)
         self._timeout = timeout_s
         with translate_errors("connect"):
             self.driver = neo4j.GraphDatabase.driver(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tests.api.test_server_e2e import _env, _serve
 from tests.conftest import ROOT, SAMPLES
+from tests.process_guard import running
 
 
 def _descendants(pid: int) -> set[int]:
@@ -33,21 +34,9 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
-def _alive(pids: set[int]) -> set[int]:
-    alive = set()
-    for pid in pids:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if state != "Z":
-            alive.add(pid)
-    return alive
-
-
 def _all_exit(pids: set[int], within_s: float = 60.0) -> set[int]:
     deadline = time.monotonic() + within_s
-    while (left := _alive(pids)) and time.monotonic() < deadline:
+    while (left := {pid for pid in pids if running(pid)}) and time.monotonic() < deadline:
         time.sleep(0.2)
     return left
 

@@ -7,8 +7,8 @@ from dataclasses import fields
 
 import pytest
 
-from graph.neo4j import queries
-from graph.neo4j.queries import Statements, namespaced
+from graph.neo4j import queries, statements
+from graph.neo4j.statements import Statements, namespaced
 
 _TOKEN = re.compile(r"(?<=:)[A-Z]\w*")
 
@@ -28,8 +28,8 @@ def test_every_label_and_type_is_prefixed() -> None:
         assert all(t.startswith("Cwiki_") for t in tokens), (text, tokens)
         seen |= {t.removeprefix("Cwiki_") for t in tokens}
         assert "hopgraph_" not in rendered.replace("hopgraph_Cwiki_", ""), text
-    assert seen == set(queries.LABELS) | set(queries.RELATIONSHIP_TYPES)  # the lists name what statements use
-    assert q.labels == tuple(f"Cwiki_{label}" for label in queries.LABELS)
+    assert seen == set(statements.LABELS) | set(statements.RELATIONSHIP_TYPES)  # the lists name what statements use
+    assert q.labels == tuple(f"Cwiki_{label}" for label in statements.LABELS)
 
 
 def test_no_prefix_leaves_statements_alone() -> None:
