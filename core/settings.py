@@ -74,7 +74,10 @@ class Settings(BaseSettings):
     )
     model_cache_dir: Path | None = Field(None, description="Where derived model files go; default DATA_DIR/models.")
     embedding_batch_size: int = Field(
-        8, gt=0, description="Texts per model call; small batches of similar length pad least (fastest on CPU)."
+        1, gt=0, description="Texts per model call. 1 (the default, as fast on CPU) makes each vector independent of"
+        " the texts embedded with it: int8 quantisation scales per call, so with larger batches a document's"
+        " vectors depend on its neighbours in the batch, which breaks the access-control guarantee that a hidden"
+        " document changes no visible score."
     )
     embedding_max_seq_length: int = Field(256, gt=8)
     llm_model: str = Field(

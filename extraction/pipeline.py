@@ -27,7 +27,9 @@ from extraction.nlp import NlpResult, NlpRunner
 from extraction.readers import JsonFields, SourceRecord, discover, read_file
 from graph.curation import Curation, parse_records
 from graph.knowledge import KnowledgeStore
-from graph.model import Chunk, Document, DocumentBundle, stable_id
+from graph.model import Chunk, Document, DocumentBundle, Entity, stable_id
+from graph.normalize import normalize_name
+from graph.ontology import AliasRules
 from inference.embedder import Embedder
 
 STAGES = ("read", "nlp", "embed", "write")
@@ -70,13 +72,24 @@ def document_id(source: str, key: str) -> str:
     return stable_id("doc", source, key, length=16)
 
 
-def _make_document(source: str, rec: SourceRecord) -> Document:
+def _make_document(source: str, rec: SourceRecord, acl: tuple[str, ...]) -> Document:
+    """The document of one record; ``acl`` applies unless the record carries its own."""
     text = f"{rec.title}\n\n{rec.text.strip()}" if rec.title and rec.key else rec.text
-    digest = hashlib.sha256(
-        json.dumps([rec.title, text, rec.metadata], sort_keys=True, default=str).encode("utf-8")
-    ).hexdigest()
+    acl = rec.acl if rec.acl is not None else acl
+    fingerprint: list[object] = [rec.title, text, rec.metadata]
+    if acl:  # a changed ACL is a changed document (re-ingesting it applies the new one)
+        fingerprint.append(list(acl))
+    digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True, default=str).encode("utf-8")).hexdigest()
     meta = {**rec.metadata, "record": rec.key} if rec.key else dict(rec.metadata)
-    return Document(document_id(source, rec.key), source, digest, rec.title, text, meta)
+    return Document(document_id(source, rec.key), source, digest, rec.title, text, meta, acl)
+
+
+def _vector_text(entity: Entity, rules: AliasRules) -> str:
+    """What an entity's vector embeds: its merge key, the same whichever document named it first (a curated
+    name for a pinned entity), so that the vector says nothing about a document a viewer may not see."""
+    if entity.pinned:
+        return entity.name
+    return normalize_name(entity.name, entity.type, rules) or entity.name
 
 
 def _title_in(doc: Document, start: int, end: int) -> tuple[str, int]:
@@ -123,8 +136,12 @@ class IngestPipeline:
 
     # -- reading ------------------------------------------------------------------
 
-    def read(self, paths: list[Path], pattern: str | None, report: IngestReport) -> list[Document]:
-        """Read every file; failures go to the report, changed files' stale records are deleted."""
+    def read(self, paths: list[Path], pattern: str | None, report: IngestReport,
+             acl: tuple[str, ...] = ()) -> list[Document]:
+        """Read every file; failures go to the report, changed files' stale records are deleted.
+
+        ``acl``: the principals who may see the documents (none: everyone), unless a JSON
+        record carries its own ``acl``."""
         t0 = time.perf_counter()
         files, missing = discover(paths, pattern)
         report.failures.extend(FileFailure(str(p), why) for p, why in missing)
@@ -137,7 +154,7 @@ class IngestPipeline:
             except InputError as exc:
                 report.failures.append(FileFailure(str(path), str(exc)))
                 continue
-            docs = [_make_document(source, rec) for rec in records]
+            docs = [_make_document(source, rec, acl) for rec in records]
             fresh = {d.id for d in docs}
             for old in self._store.graph.find_documents(source):
                 if old.id not in fresh:  # a record that left a changed file
@@ -180,7 +197,7 @@ class IngestPipeline:
             entities, mentions, relations = canonicalise(doc.id, extractions, rules, self._curation)
             for e in entities:
                 if e.id not in embedded and e.type not in _NOT_EMBEDDED_TYPES:
-                    new_entities.setdefault(e.id, e.name)
+                    new_entities.setdefault(e.id, _vector_text(e, rules))
             bundles.append(
                 DocumentBundle(doc, tuple(chunks), tuple(entities), tuple(mentions), tuple(relations), None, rejected)
             )
@@ -224,8 +241,11 @@ class IngestPipeline:
         paths: list[Path],
         pattern: str | None = None,
         progress: Callable[[int, int], None] | None = None,
+        acl: tuple[str, ...] = (),
     ) -> IngestReport:
         """Ingest ``paths``; ``progress(done, total)`` is called after each committed batch.
+
+        ``acl``: who may see the documents (see :meth:`read`).
 
         Parsing runs ahead in the NLP worker (``_PARSE_AHEAD`` batches), this thread
         canonicalises and embeds, and a writer thread commits the previous batch
@@ -238,7 +258,7 @@ class IngestPipeline:
         started = time.perf_counter()
         report = IngestReport()
         self._curation, self._reembed = parse_records(self._store.graph.curation_rules()), frozenset()
-        todo = self.read(paths, pattern, report)
+        todo = self.read(paths, pattern, report, acl)
         self._process(todo, report, progress)
         report.seconds = time.perf_counter() - started
         return report

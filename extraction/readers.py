@@ -17,9 +17,11 @@ from typing import Any
 from core.errors import (
     DocumentTooLargeError,
     EmptyDocumentError,
+    InputError,
     MalformedDocumentError,
     UnsupportedFormatError,
 )
+from graph.access import check_principals
 
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,2}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 SUPPORTED_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".json", ".jsonl"})
@@ -42,6 +44,7 @@ class SourceRecord:
     title: str
     text: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    acl: tuple[str, ...] | None = None  # the record's own ACL (a JSON ``acl`` field), None: the ingest's
 
 
 def _decode(raw: bytes, path: Path) -> str:
@@ -103,7 +106,17 @@ def _record(item: Any, index: int, path: Path, fields: JsonFields) -> SourceReco
     rid = item.get(fields.id)
     key = str(rid) if rid is not None else (title or str(index))
     meta = {k: v for k, v in item.items() if k not in (fields.text,) and isinstance(v, (str, int, float, bool))}
-    return SourceRecord(key=key, title=title, text=text, metadata=meta)
+    acl: tuple[str, ...] | None = None
+    if "acl" in item:
+        raw = item["acl"]
+        if not isinstance(raw, list) or not all(isinstance(p, str) for p in raw):
+            raise MalformedDocumentError(f"{path}: record {index}: acl must be a list of principals (strings)")
+        try:
+            acl = check_principals(raw, allow_all=False)
+        except InputError as exc:
+            raise MalformedDocumentError(f"{path}: record {index}: {exc}") from exc
+        meta.pop("acl", None)
+    return SourceRecord(key=key, title=title, text=text, metadata=meta, acl=acl)
 
 
 def read_file(path: Path, max_bytes: int, fields: JsonFields) -> list[SourceRecord]:
@@ -177,7 +190,7 @@ def _check(records: list[SourceRecord], path: Path) -> list[SourceRecord]:
         n = seen.get(rec.key, 0)
         seen[rec.key] = n + 1
         key = rec.key if n == 0 else f"{rec.key}#{n + 1}"
-        out.append(SourceRecord(key, rec.title, rec.text, rec.metadata))
+        out.append(SourceRecord(key, rec.title, rec.text, rec.metadata, rec.acl))
     return out
 
 

@@ -154,3 +154,28 @@ class ScoredEntity:
 
     entity_id: str
     score: float
+
+
+@dataclass(frozen=True, slots=True)
+class GraphSnapshot:
+    """Every row of a graph store but the texts, at one version: what a restricted view is computed from.
+
+    Rows are plain tuples, each list sorted as given:
+    - ``documents``: (id, source, sha256, title, metadata, acl) by id
+    - ``chunks``: (id, doc_id, start, end) by id
+    - ``entities``: (id, name, type, key, pinned) by id
+    - ``aliases``: (entity_id, norm, surface, doc_id, count, type) by entity_id, surface, doc_id
+    - ``mentions``: (chunk_id, doc_id, start, end, surface, entity_id) by doc_id, start, chunk_id, entity_id
+    - ``relations``: (id, head, type, tail) by id
+    - ``evidence``: (relation_id, chunk_id, doc_id, start, end, confidence) by relation_id, then
+      confidence descending, chunk_id, doc_id, start
+    """
+
+    version: str
+    documents: list[tuple[str, str, str, str, dict[str, Any], tuple[str, ...]]]
+    chunks: list[tuple[str, str, int, int]]
+    entities: list[tuple[str, str, str, str, bool]]
+    aliases: list[tuple[str, str, str, str, int, str]]
+    mentions: list[tuple[str, str, int, int, str, str]]
+    relations: list[tuple[str, str, str, str]]
+    evidence: list[tuple[str, str, str, int, int, float]]

@@ -72,3 +72,20 @@ def normalize_name(name: str, entity_type: str | None, rules: AliasRules) -> str
 def tokens(text: str) -> list[str]:
     """Folded word tokens of ``text`` (for n-gram lookups)."""
     return [w for w in _SPACES.split(_NON_WORD.sub(" ", fold(text))) if w]
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+KEYWORD_STOPWORDS = frozenset(
+    "a an and are as at be by did do does for from had has have he her his how in is it its of on or"
+    " she that the their them they this to was were what when where which who whom whose why will with".split()
+)
+
+
+def keyword_words(text: str) -> list[str]:
+    """The folded words of ``text`` as keyword search counts them (every occurrence, stop words kept)."""
+    return _WORD.findall(fold(text))
+
+
+def keyword_terms(query: str) -> list[str]:
+    """The distinct folded words of a keyword query, stop words left out, in order."""
+    return list(dict.fromkeys(w for w in keyword_words(query) if w not in KEYWORD_STOPWORDS))

@@ -7,7 +7,7 @@ service layer runs store calls in worker threads so the event loop never blocks.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +17,7 @@ from graph.model import (
     Document,
     DocumentBundle,
     Entity,
+    GraphSnapshot,
     Mention,
     Neighbour,
     Relation,
@@ -28,6 +29,7 @@ from graph.model import (
 )
 
 Vector = npt.NDArray[np.float32]
+MAX_KEYWORD_MATCHES = 10_000  # Weaviate's default QUERY_MAXIMUM_RESULTS
 
 
 class GraphStore(ABC):
@@ -159,6 +161,14 @@ class GraphStore(ABC):
         """
 
     @abstractmethod
+    def snapshot(self) -> GraphSnapshot:
+        """Every row but the texts, read at one point in time (see :class:`GraphSnapshot`).
+
+        Raises:
+            StoreError: the store cannot be read.
+        """
+
+    @abstractmethod
     def version(self) -> str:
         """A token that changes whenever the stored graph changes."""
 
@@ -204,15 +214,27 @@ class VectorStore(ABC):
 
     @abstractmethod
     def search_chunks(
-        self, vector: Vector, k: int, doc_ids: Sequence[str] | None = None
+        self, vector: Vector, k: int, doc_ids: Sequence[str] | None = None, exclude_docs: Collection[str] = ()
     ) -> list[ScoredChunk]:
-        """The ``k`` chunks most similar (cosine) to ``vector``, optionally within documents."""
+        """The ``k`` chunks most similar (cosine) to ``vector``, optionally within documents.
+
+        ``exclude_docs``: the chunks of these documents are left out *before* the search, so
+        that the ``k`` returned are the best of the others (an access filter).
+        """
 
     @abstractmethod
     def keyword_search(
         self, query: str, k: int, doc_ids: Sequence[str] | None = None
     ) -> list[ScoredChunk]:
         """The ``k`` best BM25 matches of ``query`` (higher score is better)."""
+
+    @abstractmethod
+    def keyword_matches(self, words: Sequence[str], exclude_docs: Collection[str] = ()) -> list[tuple[str, str, str]]:
+        """Every chunk (id, document id, indexed text) holding any of ``words``, but those of ``exclude_docs``.
+
+        What a restricted view scores itself (BM25 over the documents it may see). The server
+        profile returns at most :data:`MAX_KEYWORD_MATCHES`.
+        """
 
     @abstractmethod
     def search_entities(self, vector: Vector, k: int) -> list[ScoredEntity]:

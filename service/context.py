@@ -5,11 +5,13 @@ Models are loaded lazily and once; the store is opened on first use.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 
 from core.settings import Settings
 from extraction.nlp import NlpRunner
 from extraction.pipeline import IngestPipeline
+from graph.access import EVERYONE, Viewer
 from graph.knowledge import KnowledgeStore
 from graph.ontology import Ontology, load_ontology
 from graph.store import open_store
@@ -19,13 +21,15 @@ from retrieval.answer import Answerer
 from retrieval.chain import ChainReader
 from retrieval.retriever import Retriever
 from service import collections
+from service.views import Reading, Views
 
 
 class AppContext:
     """Everything a command needs, created on demand from one Settings object."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, viewer: Viewer = EVERYONE) -> None:
         self.settings = settings
+        self.viewer = viewer
 
     @cached_property
     def ontology(self) -> Ontology:
@@ -50,18 +54,23 @@ class AppContext:
         return runner
 
     @cached_property
+    def phrases(self) -> Callable[[str], list[str]] | None:
+        """The question's entity phrases (spaCy NER), or None for capitalised spans."""
+        if self.settings.question_ner != "spacy":
+            return None
+        from extraction.nlp import load_spacy
+
+        nlp = load_spacy(self.settings.spacy_model)
+
+        def phrases(question: str) -> list[str]:
+            return [ent.text for ent in nlp(question).ents]
+
+        return phrases
+
+    @cached_property
     def retriever(self) -> Retriever:
-        """The hybrid retriever over the store."""
-        phrases = None
-        if self.settings.question_ner == "spacy":
-            from extraction.nlp import load_spacy
-
-            nlp = load_spacy(self.settings.spacy_model)
-
-            def phrases(question: str) -> list[str]:
-                return [ent.text for ent in nlp(question).ents]
-
-        return Retriever(self.store, self.embedder, self.ontology, phrases=phrases)
+        """The hybrid retriever over the store (every document)."""
+        return Retriever(self.store, self.embedder, self.ontology, phrases=self.phrases)
 
     @cached_property
     def llm(self) -> LocalLLM:
@@ -73,6 +82,19 @@ class AppContext:
         """Cited answers, extractive or generated."""
         return Answerer(self.store, llm_factory=lambda: self.llm, chains=ChainReader(self.ontology),
                         retrieve=self.retriever.retrieve)
+
+    @cached_property
+    def views(self) -> Views:
+        """The store, retriever and answerer per viewer."""
+        return Views(self.store, self.embedder, self.ontology, self.phrases, lambda: self.llm,
+                     Reading(EVERYONE, self.store, self.retriever, self.answerer))
+
+    @property
+    def reading(self) -> Reading:
+        """What this context's viewer reads through (the store itself when it sees every document)."""
+        if self.viewer.sees_everything:
+            return Reading(EVERYONE, self.store, self.retriever, self.answerer)
+        return self.views.reading(self.viewer)
 
     def pipeline(self) -> IngestPipeline:
         """An ingest pipeline over the store and models (the same one an ingest job builds)."""

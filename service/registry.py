@@ -14,6 +14,7 @@ from typing import cast
 
 from core.errors import HopgraphError
 from core.settings import Settings
+from graph.access import EVERYONE, Viewer
 from graph.knowledge import KnowledgeStore
 from graph.ontology import Ontology, load_ontology
 from graph.ports import GraphStore
@@ -27,6 +28,7 @@ from retrieval.linking import EntityLinker
 from retrieval.retriever import Retriever
 from service import collections, heap
 from service.entity_cache import CachedEntities
+from service.views import Reading, Views
 
 log = logging.getLogger("hopgraph.api")
 MODEL_LOAD_LOCK = threading.Lock()
@@ -173,6 +175,12 @@ class Collection:
         cached = KnowledgeStore(cast(GraphStore, CachedEntities(store.graph)), store.vectors)
         self.answerer = Answerer(cached, llm_factory=lambda: models.llm, chains=ChainReader(ontology),
                                 retrieve=self.retriever.retrieve)
+        self.views = Views(store, models.embedder, ontology, models.phrases, lambda: models.llm,
+                           Reading(EVERYONE, store, self.retriever, self.answerer))
+
+    def reading(self, viewer: Viewer) -> Reading:
+        """What ``viewer`` reads this collection through."""
+        return self.views.reading(viewer)
 
     def close(self) -> None:
         """Close the store."""

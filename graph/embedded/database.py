@@ -158,6 +158,22 @@ class EmbeddedDatabase:
             except sqlite3.Error as exc:
                 raise StoreError(f"embedded store query failed: {exc}") from exc
 
+    def read_many(self, statements: list[str]) -> list[list[sqlite3.Row]]:
+        """Run several read queries in one read transaction: one point in time for all of them.
+
+        Raises:
+            StoreError: SQLite failed.
+        """
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN DEFERRED")
+                try:
+                    return [self._conn.execute(statement).fetchall() for statement in statements]
+                finally:
+                    self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise StoreError(f"embedded store query failed: {exc}") from exc
+
     def get_meta(self, key: str) -> str | None:
         """A value of the meta table."""
         rows = self.query("SELECT value FROM meta WHERE key=?", (key,))

@@ -14,6 +14,7 @@ from graph.model import (
     Document,
     DocumentBundle,
     Entity,
+    GraphSnapshot,
     Mention,
     Neighbour,
     Relation,
@@ -340,6 +341,21 @@ class EmbeddedGraphStore(GraphStore):
                 else:
                     conn.execute(sql.PUT_CURATION_RULE, (key, body))
             conn.execute(sql.BUMP)
+
+    def snapshot(self) -> GraphSnapshot:
+        """See :meth:`GraphStore.snapshot`: one read transaction."""
+        meta, docs, chunks, ents, aliases, mentions, rels, evidence = self._db.read_many(list(sql.SNAPSHOT))
+        return GraphSnapshot(
+            version=str(meta[0][0]) if meta else "0",
+            documents=[(str(r[0]), str(r[1]), str(r[2]), str(r[3]), json.loads(str(r[4])),
+                        tuple(json.loads(str(r[5])))) for r in docs],
+            chunks=[(str(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in chunks],
+            entities=[(str(r[0]), str(r[1]), str(r[2]), str(r[3]), bool(r[4])) for r in ents],
+            aliases=[(str(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4]), str(r[5] or "")) for r in aliases],
+            mentions=[(str(r[0]), str(r[1]), int(r[2]), int(r[3]), str(r[4]), str(r[5])) for r in mentions],
+            relations=[(str(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rels],
+            evidence=[(str(r[0]), str(r[1]), str(r[2]), int(r[3]), int(r[4]), float(r[5])) for r in evidence],
+        )
 
     def version(self) -> str:
         """See :meth:`GraphStore.version`."""

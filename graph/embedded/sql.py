@@ -65,3 +65,17 @@ ENTITY_SUPPORTED = (
 )
 DELETE_ENTITY = "DELETE FROM entities WHERE id=?"
 DELETE_ENTITY_RELATIONS = "DELETE FROM relations WHERE head=? OR tail=?"
+
+# -- the snapshot a restricted view is computed from (GraphStore.snapshot) -----------------------
+SNAPSHOT: tuple[str, ...] = (
+    "SELECT value FROM meta WHERE key = 'graph_generation'",
+    "SELECT id, source, sha256, title, metadata, acl FROM documents ORDER BY id",
+    'SELECT id, doc_id, start, "end" FROM chunks ORDER BY id',
+    "SELECT id, name, type, key, pinned FROM entities ORDER BY id",
+    "SELECT entity_id, norm, surface, doc_id, count, type FROM aliases ORDER BY entity_id, surface, doc_id",
+    'SELECT chunk_id, doc_id, start, "end", surface, entity_id FROM mentions'
+    " ORDER BY doc_id, start, chunk_id, entity_id",
+    "SELECT id, head, type, tail FROM relations ORDER BY id",
+    'SELECT relation_id, chunk_id, doc_id, start, "end", confidence FROM evidence'
+    " ORDER BY relation_id, confidence DESC, chunk_id, doc_id, start",
+)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 import numpy as np
 
 from graph.embedded.database import EmbeddedDatabase
 from graph.model import DocumentBundle, ScoredChunk, ScoredEntity
+from graph.normalize import KEYWORD_STOPWORDS
 from graph.ports import Vector, VectorStore
 
 _BUMP = (
@@ -21,14 +22,21 @@ _BUMP = (
     " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
 )
 _FTS_TOKEN = re.compile(r"\w+", re.UNICODE)
-_STOPWORDS = frozenset(
-    "a an and are as at be by did do does for from had has have he her his how in is it its of on or"
-    " she that the their them they this to was were what when where which who whom whose why will with".split()
-)
+_STOPWORDS = KEYWORD_STOPWORDS
 
 
 def _to_blob(vec: Vector) -> bytes:
     return np.asarray(vec, dtype=np.float32).tobytes()
+
+
+def _exact_scores(vectors: np.ndarray, rows: list[int], query: Vector) -> list[float]:
+    """The cosine scores of ``rows``, each computed on its own in float64 (then float32).
+
+    A matrix-vector product rounds a row's score differently with the matrix's shape, so the
+    scores the search ranked by are recomputed row by row: a chunk's score does not depend on
+    which other chunks the store holds (what a restricted view relies on)."""
+    q = np.asarray(query, dtype=np.float64)
+    return [float(np.float32(np.dot(vectors[i].astype(np.float64), q))) for i in rows]
 
 
 class _Matrix:
@@ -115,7 +123,7 @@ class EmbeddedVectorStore(VectorStore):
         return part[np.argsort(-scores[part], kind="stable")]
 
     def search_chunks(
-        self, vector: Vector, k: int, doc_ids: Sequence[str] | None = None
+        self, vector: Vector, k: int, doc_ids: Sequence[str] | None = None, exclude_docs: Collection[str] = ()
     ) -> list[ScoredChunk]:
         """See :meth:`VectorStore.search_chunks`."""
         m = self._load(self._chunks, "SELECT chunk_id, doc_id, vector FROM vchunks ORDER BY rid")
@@ -124,8 +132,11 @@ class EmbeddedVectorStore(VectorStore):
         scores = m.vectors @ np.asarray(vector, dtype=np.float32)
         if doc_ids is not None:
             scores = np.where(np.isin(m.docs, list(doc_ids)), scores, -np.inf)
-        top = self._top(scores, k)
-        return [ScoredChunk(m.ids[i], str(m.docs[i]), float(scores[i])) for i in top if np.isfinite(scores[i])]
+        if exclude_docs:
+            scores = np.where(np.isin(m.docs, list(exclude_docs)), -np.inf, scores)
+        top = [int(i) for i in self._top(scores, k) if np.isfinite(scores[i])]
+        exact = _exact_scores(m.vectors, top, vector)
+        return [ScoredChunk(m.ids[i], str(m.docs[i]), exact[n]) for n, i in enumerate(top)]
 
     def keyword_search(
         self, query: str, k: int, doc_ids: Sequence[str] | None = None
@@ -152,13 +163,29 @@ class EmbeddedVectorStore(VectorStore):
         )
         return [ScoredChunk(str(r[0]), str(r[1]), float(r[2])) for r in rows]
 
+    def keyword_matches(self, words: Sequence[str], exclude_docs: Collection[str] = ()) -> list[tuple[str, str, str]]:
+        """See :meth:`VectorStore.keyword_matches`."""
+        terms = [w for w in dict.fromkeys(words) if w]
+        if not terms:
+            return []
+        match = " OR ".join('"' + w.replace('"', '""') + '"' for w in terms)
+        rows = self._db.query(
+            "SELECT v.chunk_id, v.doc_id, v.text FROM vchunks_fts JOIN vchunks v ON v.rid = vchunks_fts.rowid"
+            " WHERE vchunks_fts MATCH ? ORDER BY v.chunk_id",
+            (match,),
+        )
+        hidden = set(exclude_docs)
+        return [(str(r[0]), str(r[1]), str(r[2])) for r in rows if str(r[1]) not in hidden]
+
     def search_entities(self, vector: Vector, k: int) -> list[ScoredEntity]:
         """See :meth:`VectorStore.search_entities`."""
         m = self._load(self._entities, "SELECT entity_id, '', vector FROM ventities ORDER BY entity_id")
         if not m.ids:
             return []
         scores = m.vectors @ np.asarray(vector, dtype=np.float32)
-        return [ScoredEntity(m.ids[i], float(scores[i])) for i in self._top(scores, k)]
+        top = [int(i) for i in self._top(scores, k)]
+        exact = _exact_scores(m.vectors, top, vector)
+        return [ScoredEntity(m.ids[i], exact[n]) for n, i in enumerate(top)]
 
     def missing_entities(self, entity_ids: Iterable[str]) -> set[str]:
         """See :meth:`VectorStore.missing_entities`."""

@@ -7,7 +7,7 @@ are synchronous and the service calls them from worker threads. Moving to
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -95,6 +95,22 @@ class Neo4jConnection:
                 query, params, database_=self.database, routing_=neo4j.RoutingControl.READ
             )
         return list(result.records)
+
+    def read_many(self, statements: Sequence[str]) -> list[list[dict[str, Any]]]:
+        """Run several read queries in one read transaction (one point in time), each record as a dict.
+
+        Raises:
+            StoreUnavailableError, StoreError: see :func:`translate_errors`.
+        """
+        def work(tx: neo4j.ManagedTransaction) -> list[list[dict[str, Any]]]:
+            return [[r.data() for r in tx.run(statement)] for statement in statements]
+
+        with translate_errors("read"):
+            with self.driver.session(
+                database=self.database, bookmark_manager=self.driver.execute_query_bookmark_manager,
+                default_access_mode=neo4j.READ_ACCESS,
+            ) as session:
+                return session.execute_read(work)
 
     def run_write(self, query: str, /, **params: Any) -> list[neo4j.Record]:
         """Run one write statement as its own (auto-retried) transaction.

@@ -23,6 +23,7 @@ from graph.model import (
     Document,
     DocumentBundle,
     Entity,
+    GraphSnapshot,
     Mention,
     Neighbour,
     Relation,
@@ -374,6 +375,30 @@ class Neo4jGraphStore(GraphStore):
             tx.run(self._q.BUMP_VERSION).consume()
 
         self._conn.write(work)
+
+    def snapshot(self) -> GraphSnapshot:
+        """See :meth:`GraphStore.snapshot`: one read transaction; rows sorted here as the port says."""
+        q = self._q
+        meta, docs, chunks, ents, aliases, mentions, rels, evidence = self._conn.read_many([
+            q.SNAPSHOT_VERSION, q.SNAPSHOT_DOCUMENTS, q.SNAPSHOT_CHUNKS, q.SNAPSHOT_ENTITIES, q.SNAPSHOT_ALIASES,
+            q.SNAPSHOT_MENTIONS, q.SNAPSHOT_RELATIONS, q.SNAPSHOT_EVIDENCE,
+        ])
+        version = meta[0]["v"] if meta and meta[0]["v"] is not None else "0"
+        return GraphSnapshot(
+            version=str(version),
+            documents=sorted((r["id"], r["source"], r["sha256"], r["title"], json.loads(r["metadata"]),
+                              tuple(r["acl"] or ())) for r in docs),
+            chunks=sorted((r["id"], r["doc_id"], int(r["start"]), int(r["end"])) for r in chunks),
+            entities=sorted((r["id"], r["name"], r["type"], r["key"], bool(r["pinned"])) for r in ents),
+            aliases=sorted((r["entity_id"], r["norm"], r["surface"], r["doc_id"], int(r["count"]), r["type"])
+                           for r in aliases),
+            mentions=sorted(((r["chunk_id"], r["doc_id"], int(r["start"]), int(r["end"]), r["surface"], r["entity_id"])
+                             for r in mentions), key=lambda m: (m[1], m[2], m[0], m[5], m[3], m[4])),
+            relations=sorted((r["id"], r["head"], r["type"], r["tail"]) for r in rels),
+            evidence=sorted(((r["relation_id"], r["chunk_id"], r["doc_id"], int(r["start"]), int(r["end"]),
+                              float(r["confidence"])) for r in evidence),
+                            key=lambda v: (v[0], -v[5], v[1], v[2], v[3])),
+        )
 
     def version(self) -> str:
         """See :meth:`GraphStore.version`: ``epoch:generation`` of the database's meta node."""

@@ -286,6 +286,32 @@ MATCH (h:Entity)-[r:REL]->(t:Entity) WHERE r.evidence > 0
 RETURN r.id AS id, h.id AS head, t.id AS tail, r.type AS type, r.confidence AS confidence
 ORDER BY id
 """
+# -- the snapshot a restricted view is computed from (GraphStore.snapshot), one read transaction ----
+SNAPSHOT_VERSION = "OPTIONAL MATCH (m:HopgraphMeta {key: 'graph'}) RETURN m.epoch + ':' + toString(m.generation) AS v"
+SNAPSHOT_DOCUMENTS = """
+MATCH (d:Document) RETURN d.id AS id, d.source AS source, d.sha256 AS sha256, d.title AS title,
+                          d.metadata AS metadata, d.acl AS acl ORDER BY id
+"""
+SNAPSHOT_CHUNKS = "MATCH (c:Chunk) RETURN c.id AS id, c.doc_id AS doc_id, c.start AS start, c.end AS end ORDER BY id"
+SNAPSHOT_ENTITIES = """
+MATCH (e:Entity) RETURN e.id AS id, e.name AS name, e.type AS type, e.key AS key,
+                        coalesce(e.pinned, false) AS pinned ORDER BY id
+"""
+SNAPSHOT_ALIASES = """
+MATCH (a:Alias) RETURN a.entity_id AS entity_id, a.norm AS norm, a.surface AS surface, a.doc_id AS doc_id,
+                       a.count AS count, coalesce(a.type, '') AS type
+"""
+SNAPSHOT_MENTIONS = """
+MATCH (c:Chunk)-[m:MENTIONS]->(e:Entity)
+RETURN c.id AS chunk_id, m.doc_id AS doc_id, m.start AS start, m.end AS end, m.surface AS surface, e.id AS entity_id
+"""
+SNAPSHOT_RELATIONS = """
+MATCH (h:Entity)-[r:REL]->(t:Entity) RETURN r.id AS id, h.id AS head, r.type AS type, t.id AS tail
+"""
+SNAPSHOT_EVIDENCE = """
+MATCH (v:Evidence) RETURN v.relation_id AS relation_id, v.chunk_id AS chunk_id, v.doc_id AS doc_id,
+                          v.start AS start, v.end AS end, v.confidence AS confidence
+"""
 VERSION = "MATCH (m:HopgraphMeta {key: 'graph'}) RETURN m.epoch + ':' + toString(m.generation) AS token"
 ENTITY_TYPE_COUNTS = """
 MATCH (e:Entity) RETURN e.type AS type, count(e) AS n

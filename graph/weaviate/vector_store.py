@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Collection as Many
 from functools import partial
 from typing import Any, TypeVar
 
@@ -30,8 +31,8 @@ from weaviate.util import generate_uuid5
 
 from core.errors import StoreError, StoreUnavailableError
 from graph.model import DocumentBundle, ScoredChunk, ScoredEntity
-from graph.normalize import fold
-from graph.ports import Vector, VectorStore
+from graph.normalize import KEYWORD_STOPWORDS, fold
+from graph.ports import MAX_KEYWORD_MATCHES, Vector, VectorStore
 from graph.weaviate.connection import Liveness, translate_errors
 
 T = TypeVar("T")
@@ -40,16 +41,24 @@ _INSERT_BATCH = 500
 _RECONNECT_S = 5.0  # how long a call rides out a gRPC reconnect while the server is live
 _FILTER_BATCH = 500
 _TOKEN = re.compile(r"\w+", re.UNICODE)
-# The same stop words as the embedded store, so both treat a query alike.
-_STOPWORDS = frozenset(
-    "a an and are as at be by did do does for from had has have he her his how in is it its of on or"
-    " she that the their them they this to was were what when where which who whom whose why will with".split()
-)
+_STOPWORDS = KEYWORD_STOPWORDS
 
 
 def _slices(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def _doc_filter(doc_ids: Sequence[str] | None, exclude_docs: Many[str]) -> Any:
+    """The Weaviate filter for chunks within ``doc_ids`` (None: any) and outside ``exclude_docs``."""
+    parts = []
+    if doc_ids is not None:
+        parts.append(Filter.by_property("doc_id").contains_any(list(doc_ids)))
+    if exclude_docs:
+        parts.append(Filter.by_property("doc_id").contains_none(sorted(exclude_docs)))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else Filter.all_of(parts)
 
 
 def _similarity(distance: float | None) -> float:
@@ -226,16 +235,19 @@ class WeaviateVectorStore(VectorStore):
     # -- reads ------------------------------------------------------------------
 
     def search_chunks(
-        self, vector: Vector, k: int, doc_ids: Sequence[str] | None = None
+        self, vector: Vector, k: int, doc_ids: Sequence[str] | None = None, exclude_docs: Many[str] = ()
     ) -> list[ScoredChunk]:
         """See :meth:`VectorStore.search_chunks`; the score is the cosine similarity.
+
+        With a filter (``doc_ids``, ``exclude_docs``) Weaviate pre-filters, and searches the allowed
+        objects exactly (flat) while they are fewer than its flat-search cutoff (40,000 by default).
 
         Raises:
             StoreUnavailableError, StoreError: the server failed.
         """
         if k <= 0 or (doc_ids is not None and not doc_ids):
             return []
-        filters = Filter.by_property("doc_id").contains_any(list(doc_ids)) if doc_ids is not None else None
+        filters = _doc_filter(doc_ids, exclude_docs)
         result = self._call("vector search", partial(
             self._chunks.query.near_vector, near_vector=np.asarray(vector, dtype=np.float32).tolist(), limit=k,
             filters=filters, return_metadata=MetadataQuery(distance=True), return_properties=["chunk_id", "doc_id"],
@@ -258,7 +270,7 @@ class WeaviateVectorStore(VectorStore):
         words = [w for w in _TOKEN.findall(fold(query)) + _TOKEN.findall(query.lower()) if w not in _STOPWORDS]
         if k <= 0 or not words or (doc_ids is not None and not doc_ids):
             return []
-        filters = Filter.by_property("doc_id").contains_any(list(doc_ids)) if doc_ids is not None else None
+        filters = _doc_filter(doc_ids, ())
         result = self._call("keyword search", partial(
             self._chunks.query.bm25, query=" ".join(dict.fromkeys(words)), query_properties=["text"], limit=k,
             filters=filters, return_metadata=MetadataQuery(score=True), return_properties=["chunk_id", "doc_id"],
@@ -267,6 +279,24 @@ class WeaviateVectorStore(VectorStore):
             ScoredChunk(str(o.properties["chunk_id"]), str(o.properties["doc_id"]), float(o.metadata.score or 0.0))
             for o in result.objects
         ]
+
+    def keyword_matches(self, words: Sequence[str], exclude_docs: Many[str] = ()) -> list[tuple[str, str, str]]:
+        """See :meth:`VectorStore.keyword_matches`: Weaviate's BM25 finds them (at most
+        :data:`MAX_KEYWORD_MATCHES`), its scores are not used; the text is the indexed (folded) one.
+
+        Raises:
+            StoreUnavailableError, StoreError: the server failed.
+        """
+        terms = [w for w in dict.fromkeys(words) if w]
+        if not terms:
+            return []
+        result = self._call("keyword matches", partial(
+            self._chunks.query.bm25, query=" ".join(terms), query_properties=["text"], limit=MAX_KEYWORD_MATCHES,
+            filters=_doc_filter(None, exclude_docs), return_properties=["chunk_id", "doc_id", "text"],
+        ))
+        rows = [(str(o.properties["chunk_id"]), str(o.properties["doc_id"]), str(o.properties["text"]))
+                for o in result.objects]
+        return sorted(rows)
 
     def search_entities(self, vector: Vector, k: int) -> list[ScoredEntity]:
         """See :meth:`VectorStore.search_entities`; the score is the cosine similarity.
