@@ -19,6 +19,7 @@ from core.errors import HopgraphError
 from core.settings import load_settings
 from service import documents, questions
 from service import entities as entity_service
+from service.access import EVERY_DOCUMENT, Viewer, parse_principals
 from service.context import AppContext
 from service.types import MODES, PathEdge, RetrievalResult
 
@@ -28,15 +29,20 @@ from service.types import MODES, PathEdge, RetrievalResult
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Store directory.")
 @click.option("--threads", type=int, help="CPU threads for models.")
 @click.option("--reader", help="Reader LLM: 'default', 'fast' (see 'hopgraph models list') or a GGUF path.")
+@click.option("--principals", default=EVERY_DOCUMENT, show_default=True,
+              help="Read as these principals (comma-separated, e.g. group:finance,user:ana; '' for none): "
+                   "documents with an ACL they do not hold, and all derived from them, stay hidden. "
+                   "'*': every document.")
 @click.pass_context
 def main(ctx: click.Context, config: Path | None, data_dir: Path | None, threads: int | None,
-         reader: str | None) -> None:
+         reader: str | None, principals: str) -> None:
     """hopgraph: offline knowledge-graph RAG."""
     try:
         settings = load_settings(config, data_dir=data_dir, threads=threads, llm_model=reader)
+        viewer = Viewer.of(parse_principals(principals, allow_all=True))
     except HopgraphError as exc:
         raise click.UsageError(str(exc)) from exc
-    app = AppContext(settings)
+    app = AppContext(settings, viewer)
     ctx.obj = app
     ctx.call_on_close(app.close)
 
@@ -45,12 +51,15 @@ def main(ctx: click.Context, config: Path | None, data_dir: Path | None, threads
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--glob", "pattern", help="File-name pattern under directories, e.g. '*.md'.")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
+@click.option("--acl", default="", help="Who may see these documents (comma-separated principals, e.g. "
+              "group:finance,user:ana; default: everyone). A JSON record's own 'acl' field wins.")
 @click.pass_obj
 @handle_errors
-def ingest(app: AppContext, paths: tuple[Path, ...], pattern: str | None, progress: bool) -> None:
+def ingest(app: AppContext, paths: tuple[Path, ...], pattern: str | None, progress: bool, acl: str) -> None:
     """Ingest files and directories (txt, md, html, pdf, docx, json, jsonl)."""
     from tqdm import tqdm
 
+    access = parse_principals(acl, allow_all=False)
     pipeline = app.pipeline()
     bar: tqdm[Any] | None = None
 
@@ -63,7 +72,7 @@ def ingest(app: AppContext, paths: tuple[Path, ...], pattern: str | None, progre
         bar.update(done - bar.n)
 
     try:
-        report = pipeline.run(list(paths), pattern, on_progress)
+        report = pipeline.run(list(paths), pattern, on_progress, acl=access)
     finally:
         if bar is not None:
             bar.close()
@@ -88,7 +97,7 @@ def delete(app: AppContext, doc: str) -> None:
     from api.cli_audit import audit_log, cli_actor
 
     log, actor = audit_log(app), cli_actor()
-    for d in documents.resolve(app.store.graph, doc):
+    for d in documents.resolve(app.reading.store.graph, doc):
         gone = documents.delete(app.store, d.id, log, actor)
         click.echo(f"deleted {d.id} ({d.title or d.source}); {gone.entities_removed} entities went with it")
 
@@ -98,7 +107,7 @@ def delete(app: AppContext, doc: str) -> None:
 @handle_errors
 def stats(app: AppContext) -> None:
     """Counts of what the store holds."""
-    s = documents.stats(app.store.graph)
+    s = documents.stats(app.reading.store.graph)
     click.echo(f"data dir   {app.settings.data_dir}")
     for name in ("documents", "chunks", "entities", "relations", "mentions"):
         click.echo(f"{name:<10} {getattr(s, name)}")
@@ -116,7 +125,7 @@ def docs() -> None:
 @handle_errors
 def docs_list(app: AppContext, offset: int, limit: int) -> None:
     """List documents."""
-    for d in documents.page(app.store.graph, offset, limit).documents:
+    for d in documents.page(app.reading.store.graph, offset, limit).documents:
         click.echo(f"{d.id}  {d.title or '-'}  {d.source}")
 
 
@@ -132,7 +141,7 @@ def entities() -> None:
 @handle_errors
 def entities_search(app: AppContext, name: str, limit: int) -> None:
     """Find entities by name or alias."""
-    hits = entity_service.search(app.store.graph, name, limit)
+    hits = entity_service.search(app.reading.store.graph, name, limit)
     if not hits:
         click.echo(f"no entity matches {name!r}")
     for hit in hits:
@@ -151,7 +160,7 @@ def entity() -> None:
 @handle_errors
 def entity_show(app: AppContext, entity_id: str, limit: int) -> None:
     """Aliases, type, description and neighbours (with relation types and evidence)."""
-    found = entity_service.detail(app.store.graph, entity_id, limit)
+    found = entity_service.detail(app.reading.store.graph, entity_id, limit)
     ent = found.entity
     click.echo(f"{ent.name}  [{ent.type}]  id={ent.id}")
     click.echo(f"aliases: {', '.join(ent.aliases) or '-'}")
@@ -194,9 +203,10 @@ def _print_passages(result: RetrievalResult) -> None:
 @handle_errors
 def ask(app: AppContext, question: str, mode: str | None, top_k: int | None, extractive: bool, as_json: bool) -> None:
     """Answer a question with citations (streams the LLM's tokens)."""
-    result = questions.retrieve(app.retriever, app.settings, question, mode, top_k)
+    reading = app.reading
+    result = questions.retrieve(reading.retriever, app.settings, question, mode, top_k)
     if extractive:
-        answer = questions.answer(app.answerer, result, extractive=True)
+        answer = questions.answer(reading.answerer, result, extractive=True)
     else:
         from service.models import pending_assembly
 
@@ -206,7 +216,7 @@ def ask(app: AppContext, question: str, mode: str | None, top_k: int | None, ext
         stream = None if as_json else (lambda tok: click.echo(tok.replace("\n", "\nreader (second hop): "), nl=False))
         if not as_json:
             click.echo("reader: ", nl=False)
-        answer = questions.answer(app.answerer, result, on_token=stream)
+        answer = questions.answer(reading.answerer, result, on_token=stream)
         if not as_json:
             click.echo()
     if as_json:

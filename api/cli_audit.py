@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import click
 
 from api.cli_errors import handle_errors
+from service.access import require_every_document
 from service.audit import AuditLog
 from service.context import AppContext
 
@@ -43,6 +44,7 @@ def audit_log(app: AppContext) -> AuditLog:
 @handle_errors
 def audit(app: AppContext, collection: str | None, offset: int, limit: int) -> None:
     """Who changed what, when, before and after (JSON lines, newest first)."""
+    require_every_document(app.viewer, "the audit log")
     for e in audit_log(app).recent(collection, offset, limit):
         click.echo(json.dumps({"seq": e.seq, "at": datetime.fromtimestamp(e.at, UTC).isoformat(),
                                "key_id": e.key_id, "by": e.key_name, "collection": e.collection,

@@ -14,11 +14,13 @@ import click
 from api.cli_audit import audit_log, cli_actor
 from api.cli_errors import handle_errors
 from service import curation as curation_service
+from service.access import require_every_document
 from service.context import AppContext
 from service.curation import Plan
 
 
 def _run(app: AppContext, plan: Plan) -> None:
+    require_every_document(app.viewer, "curation")
     change = curation_service.submit(app.store.graph, app.ontology, plan, audit_log(app), cli_actor())
     report = curation_service.apply(app.pipeline(), app.store.graph, change.entities, change.reembed)
     click.echo(json.dumps({"action": change.action, "before": change.before, "after": change.after,
@@ -78,6 +80,7 @@ def curation() -> None:
 @handle_errors
 def curation_list(app: AppContext) -> None:
     """Every stored edit, merge and split (JSON lines)."""
+    require_every_document(app.viewer, "curation")
     for record in curation_service.records(app.store.graph, app.ontology):
         click.echo(json.dumps(record))
 

@@ -43,13 +43,18 @@ def _key_store(app: AppContext):  # type: ignore[no-untyped-def]
 @click.option("--role", required=True, type=click.Choice(["reader", "editor", "curator", "admin"]))
 @click.option("--collections", default="", help="Comma-separated collection names, or '*' for all.")
 @click.option("--name", default="", help="A label for people.")
+@click.option("--principals", default=None,
+              help="Whose documents the key reads, comma-separated (group:finance,user:ana; '*': every document). "
+                   "Default: '*' for curators and admins, none (documents without an ACL) for readers and editors.")
 @click.pass_obj
 @handle_errors
-def keys_create(app: AppContext, role: str, collections: str, name: str) -> None:
+def keys_create(app: AppContext, role: str, collections: str, name: str, principals: str | None) -> None:
     """Create a key and print it (this once: only its hash is stored)."""
-    key, secret = create_key(_key_store(app), audit_log(app), cli_actor(), role, collections.split(","), name)
+    held = None if principals is None else [p for p in principals.split(",") if p.strip()]
+    key, secret = create_key(_key_store(app), audit_log(app), cli_actor(), role, collections.split(","), name, held)
     click.echo(secret)
-    click.echo(f"id {key.id}  name {key.name}  role {key.role}  collections {','.join(key.collections)}", err=True)
+    click.echo(f"id {key.id}  name {key.name}  role {key.role}  collections {','.join(key.collections)}"
+               f"  principals {','.join(key.principals) or '-'}", err=True)
 
 
 @keys.command("list")
@@ -60,7 +65,8 @@ def keys_list(app: AppContext, include_revoked: bool) -> None:
     """List keys (never their secrets)."""
     for k in _key_store(app).active(include_revoked):
         state = " revoked" if k.revoked_at else ""
-        click.echo(f"{k.id}  {k.role:<7}  {','.join(k.collections):<30}  {k.name}{state}")
+        click.echo(f"{k.id}  {k.role:<7}  {','.join(k.collections):<30}  {','.join(k.principals) or '-':<24}"
+                   f"  {k.name}{state}")
 
 
 @keys.command("revoke")

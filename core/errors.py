@@ -15,6 +15,7 @@ driver or library failed. ``api/`` alone maps them to HTTP problem details.
     │   └── MalformedDocumentError
     ├── NotFoundError            a document, entity or collection does not exist
     ├── ConflictError            the request contradicts the current state
+    ├── AccessDeniedError        the caller may not do this (its documents' view is too narrow)
     ├── OntologyError            an ontology file is invalid
     ├── StoreError               a store failed
     │   └── StoreUnavailableError   ... because it cannot be reached (retry later)
@@ -63,6 +64,11 @@ class NotFoundError(HopgraphError):
 
 class ConflictError(HopgraphError):
     """The request contradicts the current state."""
+
+
+class AccessDeniedError(HopgraphError):
+    """The caller may not do this: e.g. a curation, which changes the whole graph, by a viewer who cannot
+    see every document."""
 
 
 class OntologyError(HopgraphError):

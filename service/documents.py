@@ -73,17 +73,18 @@ def resolve(graph: GraphStore, id_or_source: str) -> list[Document]:
 
 
 def delete(store: KnowledgeStore, doc_id: str, audit: AuditLog, by: Actor, *,
-           collection: str | None = None, settings: Settings | None = None) -> Deleted:
+           collection: str | None = None, settings: Settings | None = None,
+           visible: GraphStore | None = None) -> Deleted:
     """Delete a document and exactly what it alone contributed (entities, relations, vectors); audited.
 
     In a collection (``collection`` and the server ``settings`` given) an uploaded file no
     other document comes from is removed too.
 
     Raises:
-        NotFoundError: no such document.
+        NotFoundError: no such document (or none that ``visible``, the caller's view, shows: the same error).
         StoreError: the store failed (nothing was removed from the graph).
     """
-    doc = get(store.graph, doc_id)
+    doc = get(visible if visible is not None else store.graph, doc_id)
     removed = store.delete(doc_id)
     if collection is not None and settings is not None:
         uploads.remove_orphan_file(settings, collection, doc.source, bool(store.graph.find_documents(doc.source)))
@@ -92,12 +93,16 @@ def delete(store: KnowledgeStore, doc_id: str, audit: AuditLog, by: Actor, *,
 
 
 def queue_ingest(jobs: JobStore, audit: AuditLog, by: Actor, collection: str, paths: list[str],
-                 documents: list[str]) -> Job:
+                 documents: list[str], acl: tuple[str, ...] = ()) -> Job:
     """Queue an ingest job for files already stored in the collection directory; audited.
+
+    ``acl``: who may see the documents (none: everyone in the collection), unless a JSON record has its own.
 
     Raises:
         StoreError: the server database failed.
     """
-    job = jobs.create(collection, paths, documents, by.id if not isinstance(by, str) else None)
-    audit.record(by, collection, "documents.ingest", job.id, after={"files": job.paths})
+    job = jobs.create(collection, paths, documents, by.id if not isinstance(by, str) else None,
+                      payload={"acl": list(acl)} if acl else None)
+    audit.record(by, collection, "documents.ingest", job.id,
+                 after={"files": job.paths, **({"acl": list(acl)} if acl else {})})
     return job

@@ -160,7 +160,8 @@ class IngestWorker:
         store = open_store(csettings, ontology)
         try:
             paths = [base / p for p in job.paths]
-            report = collections.build_pipeline(csettings, store, nlp, embedder).run(paths, None, progress)
+            acl = tuple(str(p) for p in job.payload.get("acl", []))
+            report = collections.build_pipeline(csettings, store, nlp, embedder).run(paths, None, progress, acl=acl)
             documents = [d.id for p in paths for d in store.graph.find_documents(str(p.resolve()))]
             return report, documents
         finally:

@@ -8,16 +8,17 @@ from service.keys import ApiKey, KeyStore
 
 
 def create_key(keys: KeyStore, audit: AuditLog, by: Actor, role: str, collections: list[str],
-               name: str = "") -> tuple[ApiKey, str]:
+               name: str = "", principals: list[str] | None = None) -> tuple[ApiKey, str]:
     """A new key and its secret (shown once: only its hash is stored); audited.
 
     Raises:
-        InputError: an unknown role or a bad collection name.
+        InputError: an unknown role, a bad collection name or principal (see :meth:`KeyStore.create`).
         StoreError: the server database failed.
     """
-    key, secret = keys.create(role, collections, name)
+    key, secret = keys.create(role, collections, name, principals)
     audit.record(by, None, "key.create", key.id, after={"name": key.name, "role": key.role,
-                                                        "collections": list(key.collections)})
+                                                        "collections": list(key.collections),
+                                                        "principals": list(key.principals)})
     return key, secret
 
 

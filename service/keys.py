@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 
 from core.errors import InputError, NotFoundError
+from graph.access import EVERY_DOCUMENT, EVERYONE, Viewer, check_principals
 from service.serverdb import ServerDB
 
 ROLES = ("reader", "editor", "curator", "admin")
@@ -35,6 +36,12 @@ class ApiKey:
     collections: tuple[str, ...]
     created_at: float
     revoked_at: float | None = None
+    principals: tuple[str, ...] = (EVERY_DOCUMENT,)
+
+    @property
+    def viewer(self) -> Viewer:
+        """Whose eyes the key reads with: its principals (an admin sees every document)."""
+        return EVERYONE if self.role == "admin" else Viewer.of(self.principals)
 
     def allows(self, role: str) -> bool:
         """True when this key's role includes ``role`` (reader < editor < curator < admin)."""
@@ -52,7 +59,8 @@ def _hash(salt: bytes, secret: str) -> str:
 def _row_key(r: sqlite3.Row) -> ApiKey:
     revoked = r["revoked_at"]
     return ApiKey(str(r["id"]), str(r["name"]), str(r["role"]), tuple(json.loads(r["collections"])),
-                  float(r["created_at"]), float(revoked) if revoked is not None else None)
+                  float(r["created_at"]), float(revoked) if revoked is not None else None,
+                  tuple(json.loads(r["principals"])))
 
 
 class KeyStore:
@@ -65,22 +73,31 @@ class KeyStore:
         self._snapshot: dict[str, tuple[ApiKey, bytes, str]] = {}
         self._loaded_at = float("-inf")
 
-    def create(self, role: str, collections: list[str], name: str = "") -> tuple[ApiKey, str]:
+    def create(self, role: str, collections: list[str], name: str = "",
+               principals: list[str] | None = None) -> tuple[ApiKey, str]:
         """Create a key.
 
         Args:
             role: reader, editor, curator or admin.
             collections: collection names the key may use (``*``: all); ignored for admin.
             name: a label for people.
+            principals: whose documents the key may read (``group:finance``, ``user:ana``; ``*``: every
+                document). None: ``*`` for curators and admins (their work spans the whole graph),
+                none for readers and editors (documents without an ACL only).
 
         Returns:
             The key and its secret token (shown once).
 
         Raises:
-            InputError: unknown role, or a non-admin key without collections.
+            InputError: unknown role, a non-admin key without collections, a malformed principal.
         """
         if role not in ROLES:
             raise InputError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+        if principals is None:
+            principals = [EVERY_DOCUMENT] if ROLES.index(role) >= ROLES.index("curator") else []
+        held = check_principals(principals, allow_all=True)
+        if role == "admin":
+            held = (EVERY_DOCUMENT,)
         cols = [c.strip() for c in collections if c.strip()]
         if role == "admin":
             cols = [ALL_COLLECTIONS]
@@ -89,12 +106,13 @@ class KeyStore:
         key_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
         salt = secrets.token_bytes(16)
-        key = ApiKey(key_id, name or f"{role}-{key_id}", role, tuple(cols), time.time())
+        key = ApiKey(key_id, name or f"{role}-{key_id}", role, tuple(cols), time.time(), principals=held)
         with self._db.write() as conn:
             conn.execute(
-                "INSERT INTO keys(id, name, role, collections, salt, hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO keys(id, name, role, collections, salt, hash, created_at, principals)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (key.id, key.name, key.role, json.dumps(list(key.collections)), salt, _hash(salt, secret),
-                 key.created_at),
+                 key.created_at, json.dumps(list(held))),
             )
         self._loaded_at = float("-inf")
         return key, f"{_PREFIX}_{key_id}_{secret}"

@@ -35,6 +35,8 @@ CREATE INDEX IF NOT EXISTS audit_collection ON audit(collection, seq);
 ADDED_COLUMNS = (  # columns later versions added: (table, column, declaration)
     ("jobs", "kind", "TEXT NOT NULL DEFAULT 'ingest'"),
     ("jobs", "payload", "TEXT"),
+    # keys made before document ACLs read every document, as they did then
+    ("keys", "principals", "TEXT NOT NULL DEFAULT '[\"*\"]'"),
 )
 
 

@@ -22,6 +22,7 @@ from core.errors import DocumentTooLargeError, InputError, NotFoundError, StoreE
 from core.settings import Settings
 from extraction.pipeline import document_id
 from extraction.readers import SUPPORTED_SUFFIXES
+from graph.access import check_principals
 from service import collections
 
 
@@ -34,6 +35,8 @@ class RecordIn(Protocol):
     def title(self) -> str: ...
     @property
     def id(self) -> str | None: ...
+    @property
+    def acl(self) -> list[str] | None: ...
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -124,12 +127,16 @@ def save_records(settings: Settings, collection: str, documents: Sequence[Record
 
     Raises:
         DocumentTooLargeError: a document is over ``max_file_bytes``.
+        InputError: a malformed principal in an ``acl``.
     """
     base = collections.directory(settings, collection)
     out: dict[str, tuple[str, bytes]] = {}
     for doc in documents:
         key = doc.id or hashlib.sha256(f"{doc.title}\x1f{doc.text}".encode()).hexdigest()[:16]
-        record = {settings.json_id_field: key, settings.json_title_field: doc.title, settings.json_text_field: doc.text}
+        record: dict[str, object] = {settings.json_id_field: key, settings.json_title_field: doc.title,
+                                     settings.json_text_field: doc.text}
+        if doc.acl:
+            record["acl"] = list(check_principals(doc.acl, allow_all=False))
         data = json.dumps(record, ensure_ascii=False).encode("utf-8")
         check_size(f"document {key!r}", len(data), settings)
         rel = f"files/records/{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"

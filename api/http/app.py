@@ -20,7 +20,7 @@ from api.http.controllers.keys import KeysController
 from api.http.controllers.ontology import OntologyController
 from api.http.controllers.ops import OpsController
 from api.http.controllers.questions import QuestionsController
-from api.http.deps import provide_collection, provide_runtime
+from api.http.deps import provide_collection, provide_reading, provide_runtime
 from api.http.metrics import MetricsMiddleware
 from api.http.openapi import document_problems, document_streams, openapi_config
 from api.http.problems import EXCEPTION_HANDLERS
@@ -43,7 +43,7 @@ def create_app(settings: Settings, metrics_dir: Path | None = None) -> Litestar:
         path="/v1/collections/{c:str}",
         route_handlers=[DocumentsController, JobsController, QuestionsController, GraphController, AuditController,
                         OntologyController, CurationController, CurationRecordsController],
-        dependencies={"collection": Provide(provide_collection)},
+        dependencies={"collection": Provide(provide_collection), "reading": Provide(provide_reading)},
     )
     v1 = Router(
         path="/",

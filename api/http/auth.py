@@ -18,7 +18,7 @@ from litestar.types import Guard
 
 from api.http.runtime import Runtime
 from core.errors import NotFoundError
-from service.keys import ALL_COLLECTIONS, ApiKey, KeyStore
+from service.keys import ALL_COLLECTIONS, ROLES, ApiKey, KeyStore
 
 LOCAL_ADMIN = ApiKey("local", "local (auth disabled)", "admin", (ALL_COLLECTIONS,), 0.0)
 
@@ -72,12 +72,20 @@ def caller(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiKey:
 
 
 def requires(role: str) -> Guard:
-    """A guard that lets through keys whose role includes ``role``."""
+    """A guard that lets through keys whose role includes ``role``.
+
+    Curator work (curation, the ontology, the audit log) spans the whole graph, so it also needs a key
+    that sees every document (principals ``*``): a narrower key is refused whatever the collection holds.
+    """
+    whole_graph = ROLES.index(role) >= ROLES.index("curator")
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         key = caller(connection)
         if not key.allows(role):
             raise PermissionDeniedException(f"this needs the {role} role; the key's role is {key.role}")
+        if whole_graph and not key.viewer.sees_everything:
+            raise PermissionDeniedException("curator work spans the whole graph: it needs a key that sees every "
+                                            "document (principals '*')")
 
     guard.__name__ = f"requires_{role}"
     return guard

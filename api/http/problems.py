@@ -27,6 +27,7 @@ _ERRORS: list[tuple[type[e.HopgraphError], int, str, str]] = [
     (e.InputError, 400, "invalid-input", "Invalid input"),
     (e.NotFoundError, 404, "not-found", "Not found"),
     (e.ConflictError, 409, "conflict", "Conflict"),
+    (e.AccessDeniedError, 403, "forbidden", "Forbidden"),
     (e.OntologyError, 422, "invalid-ontology", "Invalid ontology"),
     (e.StoreUnavailableError, 503, "store-unavailable", "Store unavailable"),
     (e.StoreError, 500, "store-error", "Store error"),

@@ -42,6 +42,9 @@ class DocumentIn(Struct, forbid_unknown_fields=True):
     text: Annotated[str, Meta(min_length=1, pattern=r"\S")]
     title: Annotated[str, Meta(max_length=1000)] = ""
     id: Annotated[str, Meta(min_length=1, max_length=256)] | None = None
+    acl: Annotated[list[str], Meta(max_length=64)] | None = None
+    """Who may see the document (``group:finance``, ``user:ana``); omitted or empty: everyone in the collection.
+    Everything derived from it (passages, entities, relations, descriptions) is hidden from other keys."""
 
 
 class IngestRequest(Struct, forbid_unknown_fields=True):
@@ -253,6 +256,9 @@ class KeyIn(Struct, forbid_unknown_fields=True):
     role: Role
     collections: list[str] = []
     name: Annotated[str, Meta(max_length=200)] = ""
+    principals: Annotated[list[str], Meta(max_length=64)] | None = None
+    """Whose documents the key reads (``group:finance``, ``user:ana``; ``*``: every document). Omitted: ``*`` for
+    curators and admins, none (documents without an ACL) for readers and editors."""
 
 
 class KeyOut(Struct):
@@ -264,6 +270,7 @@ class KeyOut(Struct):
     collections: list[str]
     created_at: float
     revoked_at: float | None
+    principals: list[str]
 
 
 class KeyCreated(Struct):
@@ -275,6 +282,7 @@ class KeyCreated(Struct):
     role: str
     collections: list[str]
     created_at: float
+    principals: list[str]
 
 
 class AuditOut(Struct):

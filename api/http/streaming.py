@@ -19,8 +19,8 @@ from api.http.problems import problem_body
 from api.http.runtime import Runtime
 from api.shapes import answer_out, answer_outcome
 from core.errors import HopgraphError
-from service.registry import Collection
 from service.types import Answer, RetrievalResult
+from service.views import Reading
 
 log = logging.getLogger("hopgraph.api")
 _END = object()
@@ -34,7 +34,7 @@ def record_generation(runtime: Runtime, answer: Answer) -> None:
         runtime.metrics.tokens.inc(amount=answer.timings.get("tokens", 0.0))
 
 
-async def answer_events(runtime: Runtime, collection: Collection, result: RetrievalResult,
+async def answer_events(runtime: Runtime, reading: Reading, result: RetrievalResult,
                         ) -> AsyncIterator[ServerSentEventMessage]:
     """The events of one streamed answer."""
     loop = asyncio.get_running_loop()
@@ -45,7 +45,7 @@ async def answer_events(runtime: Runtime, collection: Collection, result: Retrie
 
     def generate() -> Answer:
         try:
-            return collection.answerer.generate(result, on_token=on_token)
+            return reading.answerer.generate(result, on_token=on_token)
         finally:
             loop.call_soon_threadsafe(queue.put_nowait, _END)
 

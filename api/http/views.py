@@ -19,11 +19,13 @@ from api.http.schemas import (
     Progress,
 )
 from service import collections, entities
+from service.access import Viewer
 from service.audit import AuditEntry
 from service.jobs import Job
 from service.keys import ApiKey
 from service.registry import Collection
 from service.types import Document
+from service.views import Reading
 
 
 def job_out(job: Job) -> JobOut:
@@ -39,7 +41,8 @@ def job_out(job: Job) -> JobOut:
 
 def key_out(key: ApiKey) -> KeyOut:
     """The body of a key (never its secret)."""
-    return KeyOut(key.id, key.name, key.role, list(key.collections), key.created_at, key.revoked_at)
+    return KeyOut(key.id, key.name, key.role, list(key.collections), key.created_at, key.revoked_at,
+                  list(key.principals))
 
 
 def audit_out(entry: AuditEntry) -> AuditOut:
@@ -60,25 +63,25 @@ def document_out(c: Collection, doc: Document) -> DocumentOut:
     return DocumentOut(doc.id, doc.title, source, doc.sha256, doc.metadata, doc.text)
 
 
-def collection_out(c: Collection, unfinished_jobs: int) -> CollectionOut:
-    """A collection's counts (blocking)."""
-    s = c.store.graph.stats()
+def collection_out(c: Collection, unfinished_jobs: int, viewer: Viewer) -> CollectionOut:
+    """A collection's counts, of what ``viewer`` may see (blocking)."""
+    s = c.reading(viewer).store.graph.stats()
     return CollectionOut(c.name, s.documents, s.chunks, s.entities, s.relations, s.mentions, unfinished_jobs)
 
 
-def entity_hits(c: Collection, q: str, limit: int) -> list[EntityHit]:
+def entity_hits(r: Reading, q: str, limit: int) -> list[EntityHit]:
     """Entities matching a name or alias (blocking)."""
     return [EntityHit(m.entity.id, m.entity.name, m.entity.type, m.score)
-            for m in entities.search(c.store.graph, q, limit)]
+            for m in entities.search(r.store.graph, q, limit)]
 
 
-def entity_view(c: Collection, entity_id: str, limit: int) -> EntityOut:
+def entity_view(r: Reading, entity_id: str, limit: int) -> EntityOut:
     """An entity with its neighbours and their evidence sentences (blocking).
 
     Raises:
         NotFoundError: no such entity.
     """
-    found = entities.detail(c.store.graph, entity_id, limit)
+    found = entities.detail(r.store.graph, entity_id, limit)
     ent = found.entity
     neighbours = [
         NeighbourOut(d.neighbour.direction, d.neighbour.relation.id, d.neighbour.relation.type,
@@ -91,11 +94,11 @@ def entity_view(c: Collection, entity_id: str, limit: int) -> EntityOut:
     return EntityOut(ent.id, ent.name, ent.type, list(ent.aliases), ent.description, ent.pinned, neighbours)
 
 
-def shortest_path(c: Collection, source: str, target: str, max_hops: int) -> PathsOut:
+def shortest_path(r: Reading, source: str, target: str, max_hops: int) -> PathsOut:
     """The shortest relation path from ``source`` to ``target`` within ``max_hops`` (blocking).
 
     Raises:
         NotFoundError: either entity does not exist.
     """
-    edges = entities.shortest_path(c.store.graph, c.retriever.graph_index(), source, target, max_hops)
+    edges = entities.shortest_path(r.store.graph, r.retriever.graph_index(), source, target, max_hops)
     return PathsOut(source, target, max_hops, [edges] if edges else [])

@@ -94,7 +94,8 @@ class VisibleVectors(VectorStore):
         """See :meth:`VectorStore.search_chunks`: hidden documents excluded before the search."""
         hidden = self._graph.data().hidden_docs
         # a few more than asked, so that chunks tied in score are cut by id, not by storage order
-        found = self._base.search_chunks(vector, k + _TIE_MARGIN, doc_ids, exclude_docs=hidden | frozenset(exclude_docs))
+        excluded = hidden | frozenset(exclude_docs)
+        found = self._base.search_chunks(vector, k + _TIE_MARGIN, doc_ids, exclude_docs=excluded)
         return sorted(found, key=lambda c: (-c.score, c.chunk_id))[:k]
 
     def keyword_matches(self, words: Sequence[str], exclude_docs: Collection[str] = ()) -> list[tuple[str, str, str]]:

@@ -70,7 +70,8 @@ def test_admin_manages_keys_over_http(harness: Harness) -> None:
     server_wide = c.get("/v1/audit", headers=admin).json()
     assert [(a["action"], a["target"], a["key_name"]) for a in server_wide[:2]] == [
         ("key.revoke", key["id"], "admin"), ("key.create", key["id"], "admin")]
-    assert server_wide[1]["after"] == {"name": "temp", "role": "reader", "collections": ["beta"]}  # as the CLI
+    assert server_wide[1]["after"] == {"name": "temp", "role": "reader", "collections": ["beta"],
+                                      "principals": []}  # as the CLI
     _is_problem(c.get("/v1/audit", headers=harness.h("curator_alpha")), 403)
 
 

@@ -11,7 +11,8 @@ from litestar.testing import TestClient
 from api.http.app import create_app
 from api.http.runtime import Runtime
 from core.errors import ModelError, StoreUnavailableError
-from service.registry import Collection
+from service.access import Viewer
+from service.views import Reading
 from tests.api.conftest import Harness, api_settings, make_keys
 
 
@@ -24,9 +25,10 @@ def _problem(res: Any, status: int) -> dict[str, Any]:
     return body
 
 
-def _beta(harness: Harness) -> Collection:
+def _beta(harness: Harness) -> Reading:
+    """What the harness's beta reader key reads through (no principals: documents without an ACL)."""
     runtime: Runtime = harness.client.app.state.runtime
-    return runtime.registry.get("beta")
+    return runtime.registry.get("beta").reading(Viewer.of([]))
 
 
 def test_routing_errors(harness: Harness) -> None:

@@ -32,7 +32,7 @@ class CollectionsController(Controller):
             out = []
             for name in collections.names(runtime.settings):
                 if key.sees(name):
-                    out.append(collection_out(runtime.registry.get(name), runtime.jobs.unfinished(name)))
+                    out.append(collection_out(runtime.registry.get(name), runtime.jobs.unfinished(name), key.viewer))
             return out
 
         return await runtime.work.query(load)
@@ -44,16 +44,18 @@ class CollectionsController(Controller):
         def create() -> CollectionOut:
             collections.create(runtime.settings, data.name)
             runtime.audit.record(caller(request), data.name, "collection.create", data.name)
-            return collection_out(runtime.registry.get(data.name), 0)
+            return collection_out(runtime.registry.get(data.name), 0, caller(request).viewer)
 
         return await runtime.work.query(create)
 
     @get("/{c:str}", guards=[requires("reader")], summary="One collection",
          dependencies={"collection": Provide(provide_collection)})
-    async def get_collection(self, collection: CollectionDep, runtime: RuntimeDep) -> CollectionOut:
-        """Counts of what the collection holds."""
+    async def get_collection(self, collection: CollectionDep, request: Request[Any, Any, Any],
+                             runtime: RuntimeDep) -> CollectionOut:
+        """Counts of what the collection holds (of what the key may see)."""
+        viewer = caller(request).viewer
         return await runtime.work.query(
-            lambda: collection_out(collection, runtime.jobs.unfinished(collection.name)))
+            lambda: collection_out(collection, runtime.jobs.unfinished(collection.name), viewer))
 
     @delete("/{c:str}", guards=[requires("admin")], status_code=HTTP_204_NO_CONTENT, summary="Delete a collection")
     async def delete_collection(self, c: FromPath[str], request: Request[Any, Any, Any], runtime: RuntimeDep) -> None:

@@ -13,11 +13,12 @@ from litestar.params import FromPath
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_415_UNSUPPORTED_MEDIA_TYPE
 
 from api.http.auth import caller, requires
-from api.http.deps import CollectionDep, Limit, Offset, RuntimeDep
+from api.http.deps import CollectionDep, Limit, Offset, ReadingDep, RuntimeDep
 from api.http.openapi import IngestOperation
 from api.http.schemas import Deleted, DocumentOut, DocumentPage, IngestRequest, JobOut
 from api.http.views import document_out, document_summary, job_out
 from service import documents, uploads
+from service.access import parse_principals
 
 
 def _decode_ingest(body: bytes) -> IngestRequest:
@@ -41,10 +42,13 @@ class DocumentsController(Controller):
                      ) -> Response[JobOut]:
         """Store the files or documents in the collection, queue an ingest job and answer 202 with it.
 
-        ``multipart/form-data``: one or more file parts (txt md html pdf docx json jsonl).
-        ``application/json``: ``{"documents": [{"text", "title"?, "id"?}]}``.
+        ``multipart/form-data``: one or more file parts (txt md html pdf docx json jsonl), and optionally a
+        field ``acl``: comma-separated principals who may see them (a JSON record's own ``acl`` wins).
+        ``application/json``: ``{"documents": [{"text", "title"?, "id"?, "acl"?}]}``.
+        No ACL: everyone in the collection sees the document.
         """
         media = request.content_type[0]
+        acl: tuple[str, ...] = ()
         if media == "application/json":
             data = _decode_ingest(await request.body())
             paths, ids = await runtime.work.query(uploads.save_records, runtime.settings, collection.name,
@@ -52,6 +56,8 @@ class DocumentsController(Controller):
         elif media == "multipart/form-data":
             form = await request.form()
             files = [(v.filename, await v.read()) for _, v in form.multi_items() if isinstance(v, UploadFile)]
+            fields = [v for k, v in form.multi_items() if k == "acl" and isinstance(v, str)]
+            acl = parse_principals(",".join(fields), allow_all=False)
             if not files:
                 raise ValidationException("no file parts", extra=[{"key": "files", "message": "no file uploaded",
                                                                    "source": "body"}])
@@ -63,29 +69,30 @@ class DocumentsController(Controller):
         key = caller(request)
 
         job = job_out(await runtime.work.query(documents.queue_ingest, runtime.jobs, runtime.audit, key,
-                                               collection.name, paths, ids))
+                                               collection.name, paths, ids, acl))
         location = f"/v1/collections/{collection.name}/jobs/{job.id}"
         return Response(job, status_code=HTTP_202_ACCEPTED, headers={"Location": location})
 
     @get("/", guards=[requires("reader")], summary="List documents")
     async def list_documents(
-        self, collection: CollectionDep, runtime: RuntimeDep,
+        self, collection: CollectionDep, reading: ReadingDep, runtime: RuntimeDep,
         offset: Offset = 0, limit: Limit = 50,
     ) -> DocumentPage:
-        """Documents ordered by id, a page at a time."""
-        found = await runtime.work.query(documents.page, collection.store.graph, offset, limit)
+        """Documents ordered by id, a page at a time (those the key may see)."""
+        found = await runtime.work.query(documents.page, reading.store.graph, offset, limit)
         return DocumentPage([document_summary(collection, d) for d in found.documents], offset, limit, found.total)
 
     @get("/{doc_id:str}", guards=[requires("reader")], summary="One document")
-    async def get_document(self, doc_id: FromPath[str], collection: CollectionDep, runtime: RuntimeDep) -> DocumentOut:
-        """The document with its text."""
-        return document_out(collection, await runtime.work.query(documents.get, collection.store.graph, doc_id))
+    async def get_document(self, doc_id: FromPath[str], collection: CollectionDep, reading: ReadingDep,
+                           runtime: RuntimeDep) -> DocumentOut:
+        """The document with its text (404 for a document the key may not see, as for one that does not exist)."""
+        return document_out(collection, await runtime.work.query(documents.get, reading.store.graph, doc_id))
 
     @delete("/{doc_id:str}", guards=[requires("editor")], status_code=200, summary="Delete a document")
     async def delete_document(self, doc_id: FromPath[str], request: Request[Any, Any, Any], collection: CollectionDep,
-                              runtime: RuntimeDep) -> Deleted:
+                              reading: ReadingDep, runtime: RuntimeDep) -> Deleted:
         """Remove the document and exactly what it alone contributed (entities, relations, vectors)."""
         gone = await runtime.work.query(partial(documents.delete, collection.store, doc_id, runtime.audit,
                                                 caller(request), collection=collection.name,
-                                                settings=runtime.settings))
+                                                settings=runtime.settings, visible=reading.store.graph))
         return Deleted(doc_id, gone.entities_removed)

@@ -33,8 +33,9 @@ class KeysController(Controller):
         """The response holds the secret key; it cannot be shown again."""
         def create() -> KeyCreated:
             key, secret = create_key(runtime.keys, runtime.audit, caller(request), data.role, data.collections,
-                                     data.name)
-            return KeyCreated(secret, key.id, key.name, key.role, list(key.collections), key.created_at)
+                                     data.name, data.principals)
+            return KeyCreated(secret, key.id, key.name, key.role, list(key.collections), key.created_at,
+                              list(key.principals))
 
         return await runtime.work.query(create)
 
