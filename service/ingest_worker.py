@@ -55,6 +55,32 @@ class Flag(Protocol):
     def wait(self, timeout: float | None = None) -> bool: ...  # noqa: D102
 
 
+class SignalFlag:
+    """A flag a signal handler may set: no lock is taken (``threading.Event.set`` in a handler can deadlock
+    with the interrupted main thread inside the same event's ``wait``); waiting polls it."""
+
+    def __init__(self) -> None:
+        self._set = False
+
+    def is_set(self) -> bool:
+        """True once set."""
+        return self._set
+
+    def set(self) -> None:
+        """Set it (safe in a signal handler)."""
+        self._set = True
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Sleep until set or ``timeout`` seconds passed (None: until set); returns whether it is set."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._set:
+            left = 0.05 if deadline is None else min(0.05, deadline - time.monotonic())
+            if left <= 0:
+                break
+            time.sleep(left)
+        return self._set
+
+
 @dataclass(slots=True)
 class Control:
     """``stop``: claim no more jobs; ``abort``: interrupt the running job at its next batch."""
@@ -248,7 +274,7 @@ def process_main(settings_json: str) -> None:
     Signals: SIGUSR1 stops claiming jobs (the running one finishes); SIGTERM also interrupts the
     running job after its current batch. SIGINT is ignored (the server decides; children inherit it).
     """
-    control = Control(threading.Event(), threading.Event())
+    control = Control(SignalFlag(), SignalFlag())  # set by the signal handlers below
 
     def drain(_signum: int, _frame: object) -> None:
         control.stop.set()
