@@ -12,12 +12,13 @@ from pathlib import Path
 
 from core.errors import InputError
 from core.settings import Settings
+from graph.access import EVERYONE, Viewer
 from retrieval.answer import Answer
 from retrieval.evaluation import EvalQuestion, ModeReport, evaluate, load_questions, markdown_table, print_failure
 from retrieval.types import MODES
 from service.context import AppContext
 
-__all__ = ["MODES", "EvaluationRun", "load_questions", "markdown_table", "print_failure", "run"]
+__all__ = ["MODES", "EvalQuestion", "EvaluationRun", "load_questions", "markdown_table", "print_failure", "run"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,8 +32,10 @@ class EvaluationRun:
 
 def run(settings: Settings, questions: Sequence[EvalQuestion], corpus: Path, modes: Sequence[str], *,
         use_llm: bool = True, oracle: bool = False,
-        on_answer: Callable[[str, EvalQuestion, Answer], None] | None = None) -> EvaluationRun:
-    """Ingest ``corpus`` into ``settings.data_dir`` (unchanged documents are skipped) and evaluate.
+        on_answer: Callable[[str, EvalQuestion, Answer], None] | None = None,
+        viewer: Viewer = EVERYONE) -> EvaluationRun:
+    """Ingest ``corpus`` into ``settings.data_dir`` (unchanged documents are skipped) and evaluate, reading as
+    ``viewer`` (through its restricted view unless it sees every document).
 
     Raises:
         InputError: an unknown mode, or the corpus failed to ingest.
@@ -41,14 +44,15 @@ def run(settings: Settings, questions: Sequence[EvalQuestion], corpus: Path, mod
     bad = [m for m in modes if m not in MODES]
     if bad:
         raise InputError(f"unknown mode(s) {bad}")
-    ctx = AppContext(settings)
+    ctx = AppContext(settings, viewer)
     try:
         report = ctx.pipeline().run([corpus])
         if not report.ok:
             raise InputError(f"corpus failed to ingest: {report.failures[0].reason}")
-        ctx.retriever.warm()
-        reports = evaluate(ctx.retriever, list(questions), list(modes), ctx.answerer, use_llm=use_llm, oracle=oracle,
-                           on_answer=on_answer)
+        reading = ctx.reading
+        reading.retriever.warm()
+        reports = evaluate(reading.retriever, list(questions), list(modes), reading.answerer, use_llm=use_llm,
+                           oracle=oracle, on_answer=on_answer)
     finally:
         ctx.close()
     return EvaluationRun(reports, report.documents + report.unchanged, report.seconds)

@@ -80,22 +80,23 @@ class JobStore:
             )
         return job
 
-    def get(self, collection: str, job_id: str) -> Job:
-        """A job of ``collection``.
+    def get(self, collection: str, job_id: str, key_id: str | None = None) -> Job:
+        """A job of ``collection`` (with ``key_id``: only one that key created).
 
         Raises:
-            NotFoundError: no such job in that collection.
+            NotFoundError: no such job in that collection (or not one of ``key_id``'s).
         """
         rows = self._db.read("SELECT * FROM jobs WHERE id=? AND collection=?", (job_id, collection))
-        if not rows:
+        if not rows or (key_id is not None and rows[0]["key_id"] != key_id):
             raise NotFoundError(f"no job {job_id!r} in collection {collection!r}")
         return _job(rows[0])
 
-    def recent(self, collection: str, offset: int = 0, limit: int = 50) -> list[Job]:
-        """Jobs of ``collection``, newest first."""
+    def recent(self, collection: str, offset: int = 0, limit: int = 50, key_id: str | None = None) -> list[Job]:
+        """Jobs of ``collection``, newest first (with ``key_id``: only those that key created)."""
+        mine = " AND key_id=?" if key_id is not None else ""
         rows = self._db.read(
-            "SELECT * FROM jobs WHERE collection=? ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
-            (collection, limit, offset),
+            f"SELECT * FROM jobs WHERE collection=?{mine} ORDER BY created_at DESC, id LIMIT ? OFFSET ?",  # noqa: S608
+            (collection, *([key_id] if key_id is not None else []), limit, offset),
         )
         return [_job(r) for r in rows]
 

@@ -30,7 +30,8 @@ PROBLEM = Schema(
                              description="What the graph violates (409 on PUT ontology)."),
     },
 )
-_STATUS_TEXT = {"400": "Bad request", "401": "No or unknown API key", "403": "The key's role does not allow it",
+_STATUS_TEXT = {"400": "Bad request", "401": "No or unknown API key",
+                "403": "The key's role (or, for curator work, its principals) does not allow it",
                 "404": "Not found (or not visible to this key)", "413": "Content too large",
                 "422": "Validation failed", "429": "Rate limit exceeded (Retry-After)",
                 "503": "A store is unavailable (Retry-After)"}
@@ -43,13 +44,20 @@ _DOCUMENTS = Schema(
             "text": Schema(type=OpenAPIType.STRING, min_length=1),
             "title": Schema(type=OpenAPIType.STRING, description="Optional title."),
             "id": Schema(type=OpenAPIType.STRING, description="Optional id; default: the content hash."),
+            "acl": Schema(type=OpenAPIType.ARRAY, items=Schema(type=OpenAPIType.STRING), max_items=64,
+                          description="Who may see it (principals such as group:finance, user:ana); "
+                                      "omitted or empty: everyone in the collection."),
         }),
     )},
 )
 _FILES = Schema(
     type=OpenAPIType.OBJECT, required=["files"],
     properties={"files": Schema(type=OpenAPIType.ARRAY,
-                                items=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY))},
+                                items=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)),
+                "acl": Schema(type=OpenAPIType.STRING,
+                              description="Who may see the files' documents: comma-separated principals "
+                                          "(group:finance,user:ana); omitted: everyone in the collection. "
+                                          "A JSON record's own acl field wins.")},
 )
 
 

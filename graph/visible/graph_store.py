@@ -10,7 +10,7 @@ every viewer of a store (:class:`SnapshotCache`).
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 
 from core.errors import NotFoundError, StoreError
@@ -45,6 +45,7 @@ class SnapshotCache:
         self._lock = threading.Lock()
         self._snapshot: GraphSnapshot | None = None
         self._views: OrderedDict[str, VisibleData] = OrderedDict()
+        self.word_counts: dict[str, Counter[str]] = {}  # chunk id -> its folded words, for keyword scoring
 
     def data(self, viewer: Viewer) -> VisibleData:
         """What ``viewer`` sees of the store as it is now.
@@ -57,6 +58,7 @@ class SnapshotCache:
             if self._snapshot is None or self._snapshot.version != version:
                 self._snapshot = self.base.snapshot()
                 self._views.clear()
+                self.word_counts = {}  # a chunk id may hold another text after a document is replaced
             snapshot = self._snapshot
             data = self._views.get(viewer.key)
             if data is not None:
@@ -97,6 +99,11 @@ class VisibleGraph(GraphStore):
     def data(self) -> VisibleData:
         """The visible rows now (see :class:`SnapshotCache`)."""
         return self._cache.data(self.viewer)
+
+    @property
+    def word_counts(self) -> dict[str, Counter[str]]:
+        """Chunk id -> its folded words, shared by every view of the store until it changes."""
+        return self._cache.word_counts
 
     # -- writes: not through a view ------------------------------------------------------
 

@@ -26,25 +26,24 @@ _TIE_MARGIN = 8
 
 
 def bm25(
-    terms: Sequence[str], matches: Iterable[tuple[str, str, str]], lengths: dict[str, int], n_docs: int,
+    terms: Sequence[str], matches: Iterable[tuple[str, str, Counter[str]]], lengths: dict[str, int], n_docs: int,
     mean_length: float,
 ) -> list[ScoredChunk]:
     """Okapi BM25 (Lucene's idf) of every match, best first (ties by chunk id).
 
     Args:
         terms: the distinct query words.
-        matches: (chunk id, document id, text) of every chunk of the collection holding a term.
+        matches: (chunk id, document id, its word counts) of every chunk of the collection holding a term.
         lengths: chunk id -> length; a match without one is left out.
         n_docs: how many chunks the collection holds.
         mean_length: their mean length.
     """
-    counted: list[tuple[str, str, Counter[str], int]] = []
+    counted: list[tuple[str, str, dict[str, int], int]] = []
     df: Counter[str] = Counter()
-    wanted = set(terms)
-    for cid, did, text in matches:
+    for cid, did, words in matches:
         if cid not in lengths:
             continue
-        tf = Counter(w for w in keyword_words(text) if w in wanted)
+        tf = {t: words[t] for t in terms if words.get(t)}
         if tf:
             counted.append((cid, did, tf, lengths[cid]))
             df.update(tf.keys())
@@ -113,9 +112,16 @@ class VisibleVectors(VectorStore):
         if doc_ids is not None:
             allowed = set(doc_ids)
             matches = [m for m in matches if m[1] in allowed]
+        counts = self._graph.word_counts
+        counted = []
+        for cid, did, text in matches:
+            words = counts.get(cid)
+            if words is None:
+                words = counts[cid] = Counter(keyword_words(text))
+            counted.append((cid, did, words))
         lengths = {cid: end - start for cid, (_, start, end) in data.chunks.items()}
         n = len(data.chunks)
-        return bm25(terms, matches, lengths, n, data.total_chars / n if n else 1.0)[:k]
+        return bm25(terms, counted, lengths, n, data.total_chars / n if n else 1.0)[:k]
 
     def search_entities(self, vector: Vector, k: int) -> list[ScoredEntity]:
         """See :meth:`VectorStore.search_entities`: the ``k`` best visible entities."""
