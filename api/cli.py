@@ -275,7 +275,8 @@ def evaluate_cmd(app: AppContext, questions: Path, corpus: Path, modes: str, lim
         if reader:
             update["llm_model"] = reader
         run = evaluation.run(app.settings.model_copy(update=update), qs, corpus, wanted, use_llm=not no_llm,
-                             oracle=oracle, on_answer=evaluation.print_failure if failures else None)
+                             oracle=oracle, on_answer=evaluation.print_failure if failures else None,
+                             viewer=app.viewer)
     reports = run.reports
     if as_json:
         click.echo(json.dumps({mode: rep.as_dict() for mode, rep in reports.items()}))

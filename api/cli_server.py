@@ -45,7 +45,7 @@ def _key_store(app: AppContext):  # type: ignore[no-untyped-def]
 @click.option("--name", default="", help="A label for people.")
 @click.option("--principals", default=None,
               help="Whose documents the key reads, comma-separated (group:finance,user:ana; '*': every document). "
-                   "Default: '*' for curators and admins, none (documents without an ACL) for readers and editors.")
+                   "Default: none (documents without an ACL) for readers, '*' for editors, curators and admins.")
 @click.pass_obj
 @handle_errors
 def keys_create(app: AppContext, role: str, collections: str, name: str, principals: str | None) -> None:

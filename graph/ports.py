@@ -237,8 +237,9 @@ class VectorStore(ABC):
         """
 
     @abstractmethod
-    def search_entities(self, vector: Vector, k: int) -> list[ScoredEntity]:
-        """The ``k`` entities whose vectors are most similar to ``vector``."""
+    def search_entities(self, vector: Vector, k: int, min_score: float | None = None) -> list[ScoredEntity]:
+        """The ``k`` entities whose vectors are most similar to ``vector`` (only those scoring at least
+        ``min_score``, when given)."""
 
     @abstractmethod
     def missing_entities(self, entity_ids: Iterable[str]) -> set[str]:

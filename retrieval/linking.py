@@ -113,7 +113,7 @@ class EntityLinker:
         if pending and embed is not None and vectors is not None:
             mats = embed(pending)
             for phrase, vec in zip(pending, mats, strict=True):
-                for found in vectors.search_entities(vec, 1):
+                for found in vectors.search_entities(vec, 1, min_score=vector_cutoff):
                     if found.score >= vector_cutoff:
                         links.append(LinkedEntity(found.entity_id, phrase, 0.8 * found.score, "vector"))
         best: dict[str, LinkedEntity] = {}

@@ -82,8 +82,8 @@ class KeyStore:
             collections: collection names the key may use (``*``: all); ignored for admin.
             name: a label for people.
             principals: whose documents the key may read (``group:finance``, ``user:ana``; ``*``: every
-                document). None: ``*`` for curators and admins (their work spans the whole graph),
-                none for readers and editors (documents without an ACL only).
+                document). None: none for readers (documents without an ACL only), ``*`` for editors,
+                curators and admins (they manage the documents and the graph).
 
         Returns:
             The key and its secret token (shown once).
@@ -94,7 +94,7 @@ class KeyStore:
         if role not in ROLES:
             raise InputError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
         if principals is None:
-            principals = [EVERY_DOCUMENT] if ROLES.index(role) >= ROLES.index("curator") else []
+            principals = [EVERY_DOCUMENT] if ROLES.index(role) >= ROLES.index("editor") else []
         held = check_principals(principals, allow_all=True)
         if role == "admin":
             held = (EVERY_DOCUMENT,)

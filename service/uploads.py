@@ -99,8 +99,15 @@ def _write_atomic(base: Path, rel: str, data: bytes) -> Path:
     return path
 
 
-def save_files(settings: Settings, collection: str, files: list[tuple[str, bytes]]) -> list[str]:
-    """Store uploaded files; all are checked before any is written.
+def _area(owner: str | None) -> str:
+    """Where uploads go: ``files/``, or ``files/keys/<owner>/`` for a key that does not see every document, so
+    that its uploads never replace a file (and so a document) it may not see."""
+    return "files" if owner is None else "files/keys/" + re.sub(r"[^A-Za-z0-9_-]", "_", owner)
+
+
+def save_files(settings: Settings, collection: str, files: list[tuple[str, bytes]],
+               owner: str | None = None) -> list[str]:
+    """Store uploaded files (``owner``: see :func:`_area`); all are checked before any is written.
 
     Returns:
         Their paths relative to the collection directory.
@@ -114,13 +121,15 @@ def save_files(settings: Settings, collection: str, files: list[tuple[str, bytes
         check_size(name, len(data), settings)
         named[name] = data
     base = collections.directory(settings, collection)
+    area = _area(owner)
     for name, data in named.items():
-        _write_atomic(base, f"files/{name}", data)
-    return [f"files/{name}" for name in named]
+        _write_atomic(base, f"{area}/{name}", data)
+    return [f"{area}/{name}" for name in named]
 
 
-def save_records(settings: Settings, collection: str, documents: Sequence[RecordIn]) -> tuple[list[str], list[str]]:
-    """Store JSON documents one per file.
+def save_records(settings: Settings, collection: str, documents: Sequence[RecordIn],
+                 owner: str | None = None) -> tuple[list[str], list[str]]:
+    """Store JSON documents one per file (``owner``: see :func:`_area`).
 
     Returns:
         (their paths relative to the collection directory, the ids their documents will have).
@@ -139,7 +148,7 @@ def save_records(settings: Settings, collection: str, documents: Sequence[Record
             record["acl"] = list(check_principals(doc.acl, allow_all=False))
         data = json.dumps(record, ensure_ascii=False).encode("utf-8")
         check_size(f"document {key!r}", len(data), settings)
-        rel = f"files/records/{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
+        rel = f"{_area(owner)}/records/{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
         out[rel] = (key, data)
     ids: list[str] = []
     for rel, (key, data) in out.items():

@@ -257,8 +257,8 @@ class KeyIn(Struct, forbid_unknown_fields=True):
     collections: list[str] = []
     name: Annotated[str, Meta(max_length=200)] = ""
     principals: Annotated[list[str], Meta(max_length=64)] | None = None
-    """Whose documents the key reads (``group:finance``, ``user:ana``; ``*``: every document). Omitted: ``*`` for
-    curators and admins, none (documents without an ACL) for readers and editors."""
+    """Whose documents the key reads (``group:finance``, ``user:ana``; ``*``: every document). Omitted: none (documents
+    without an ACL) for readers, ``*`` for editors, curators and admins."""
 
 
 class KeyOut(Struct):

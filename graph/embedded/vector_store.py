@@ -177,15 +177,18 @@ class EmbeddedVectorStore(VectorStore):
         hidden = set(exclude_docs)
         return [(str(r[0]), str(r[1]), str(r[2])) for r in rows if str(r[1]) not in hidden]
 
-    def search_entities(self, vector: Vector, k: int) -> list[ScoredEntity]:
+    def search_entities(self, vector: Vector, k: int, min_score: float | None = None) -> list[ScoredEntity]:
         """See :meth:`VectorStore.search_entities`."""
         m = self._load(self._entities, "SELECT entity_id, '', vector FROM ventities ORDER BY entity_id")
-        if not m.ids:
+        if not m.ids or k <= 0:
             return []
         scores = m.vectors @ np.asarray(vector, dtype=np.float32)
-        top = [int(i) for i in self._top(scores, k)]
+        if min_score is not None:  # a little below: the exact scores decide
+            scores = np.where(scores >= min_score - 1e-4, scores, -np.inf)
+        top = [int(i) for i in self._top(scores, k) if np.isfinite(scores[i])]
         exact = _exact_scores(m.vectors, top, vector)
-        return [ScoredEntity(m.ids[i], exact[n]) for n, i in enumerate(top)]
+        return [ScoredEntity(m.ids[i], exact[n]) for n, i in enumerate(top)
+                if min_score is None or exact[n] >= min_score]
 
     def missing_entities(self, entity_ids: Iterable[str]) -> set[str]:
         """See :meth:`VectorStore.missing_entities`."""

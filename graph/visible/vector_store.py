@@ -17,7 +17,7 @@ from collections.abc import Collection, Iterable, Sequence
 from core.errors import StoreError
 from graph.model import DocumentBundle, ScoredChunk, ScoredEntity
 from graph.normalize import keyword_terms, keyword_words
-from graph.ports import Vector, VectorStore
+from graph.ports import MAX_KEYWORD_MATCHES, Vector, VectorStore
 from graph.visible.graph_store import VisibleGraph
 
 BM25_K1 = 1.2
@@ -123,14 +123,14 @@ class VisibleVectors(VectorStore):
         n = len(data.chunks)
         return bm25(terms, counted, lengths, n, data.total_chars / n if n else 1.0)[:k]
 
-    def search_entities(self, vector: Vector, k: int) -> list[ScoredEntity]:
+    def search_entities(self, vector: Vector, k: int, min_score: float | None = None) -> list[ScoredEntity]:
         """See :meth:`VectorStore.search_entities`: the ``k`` best visible entities."""
         if k <= 0:
             return []
         visible = self._graph.data().entities
-        want = max(4 * k, 16)
+        want = max(4 * k, 16) if min_score is None else MAX_KEYWORD_MATCHES  # few score above a cutoff
         while True:
-            found = self._base.search_entities(vector, want)
+            found = self._base.search_entities(vector, want, min_score)
             kept = sorted((e for e in found if e.entity_id in visible), key=lambda e: (-e.score, e.entity_id))
             if len(kept) >= k or len(found) < want:
                 return kept[:k]

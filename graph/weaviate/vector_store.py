@@ -298,7 +298,7 @@ class WeaviateVectorStore(VectorStore):
                 for o in result.objects]
         return sorted(rows)
 
-    def search_entities(self, vector: Vector, k: int) -> list[ScoredEntity]:
+    def search_entities(self, vector: Vector, k: int, min_score: float | None = None) -> list[ScoredEntity]:
         """See :meth:`VectorStore.search_entities`; the score is the cosine similarity.
 
         Raises:
@@ -307,10 +307,12 @@ class WeaviateVectorStore(VectorStore):
         if k <= 0:
             return []
         result = self._call("entity vector search", partial(
-            self._entities.query.near_vector, near_vector=np.asarray(vector, dtype=np.float32).tolist(), limit=k,
+            self._entities.query.near_vector, near_vector=np.asarray(vector, dtype=np.float32).tolist(),
+            limit=min(k, MAX_KEYWORD_MATCHES), distance=None if min_score is None else 1.0 - min_score + 1e-4,
             return_metadata=MetadataQuery(distance=True), return_properties=["entity_id"],
         ))
-        return [ScoredEntity(str(o.properties["entity_id"]), _similarity(o.metadata.distance)) for o in result.objects]
+        found = [ScoredEntity(str(o.properties["entity_id"]), _similarity(o.metadata.distance)) for o in result.objects]
+        return [e for e in found if min_score is None or e.score >= min_score]
 
     def missing_entities(self, entity_ids: Iterable[str]) -> set[str]:
         """See :meth:`VectorStore.missing_entities`.

@@ -71,7 +71,7 @@ def test_admin_manages_keys_over_http(harness: Harness) -> None:
     assert [(a["action"], a["target"], a["key_name"]) for a in server_wide[:2]] == [
         ("key.revoke", key["id"], "admin"), ("key.create", key["id"], "admin")]
     assert server_wide[1]["after"] == {"name": "temp", "role": "reader", "collections": ["beta"],
-                                      "principals": []}  # as the CLI
+                                      "principals": []}  # as the CLI (a reader: no principals)
     _is_problem(c.get("/v1/audit", headers=harness.h("curator_alpha")), 403)
 
 

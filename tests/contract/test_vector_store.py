@@ -109,6 +109,8 @@ def test_entity_vectors(vector_store: VectorStore) -> None:
     hit = vector_store.search_entities(moved, k=1)[0]
     assert hit.entity_id == "acme" and hit.score == pytest.approx(1.0, abs=1e-4)
     assert len(vector_store.search_entities(moved, k=10)) == 3
+    assert [h.entity_id for h in vector_store.search_entities(moved, k=10, min_score=0.99)] == ["acme"]
+    assert vector_store.search_entities(-moved, k=10, min_score=0.99) == []
 
     vector_store.delete_entities(["acme", "nope"])
     assert vector_store.missing_entities(ids) == {"acme"}

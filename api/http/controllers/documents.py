@@ -49,10 +49,12 @@ class DocumentsController(Controller):
         """
         media = request.content_type[0]
         acl: tuple[str, ...] = ()
+        key = caller(request)
+        owner = None if key.viewer.sees_everything else key.id  # never replaces a document it cannot see
         if media == "application/json":
             data = _decode_ingest(await request.body())
             paths, ids = await runtime.work.query(uploads.save_records, runtime.settings, collection.name,
-                                                  data.documents)
+                                                  data.documents, owner)
         elif media == "multipart/form-data":
             form = await request.form()
             files = [(v.filename, await v.read()) for _, v in form.multi_items() if isinstance(v, UploadFile)]
@@ -61,12 +63,11 @@ class DocumentsController(Controller):
             if not files:
                 raise ValidationException("no file parts", extra=[{"key": "files", "message": "no file uploaded",
                                                                    "source": "body"}])
-            paths = await runtime.work.query(uploads.save_files, runtime.settings, collection.name, files)
+            paths = await runtime.work.query(uploads.save_files, runtime.settings, collection.name, files, owner)
             ids = []
         else:
             raise HTTPException(status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE,
                                 detail=f"send multipart/form-data or application/json, not {media or 'nothing'}")
-        key = caller(request)
 
         job = job_out(await runtime.work.query(documents.queue_ingest, runtime.jobs, runtime.audit, key,
                                                collection.name, paths, ids, acl))
