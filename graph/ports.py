@@ -161,6 +161,18 @@ class GraphStore(ABC):
         """
 
     @abstractmethod
+    def model_stamp(self, kind: str) -> str | None:
+        """What the store records of the ``kind`` of model that built it (e.g. ``embedder``: JSON), or None."""
+
+    @abstractmethod
+    def save_model_stamp(self, kind: str, body: str) -> None:
+        """Record ``body`` as the ``kind`` of model that builds the store.
+
+        Raises:
+            StoreError: nothing was recorded.
+        """
+
+    @abstractmethod
     def snapshot(self) -> GraphSnapshot:
         """Every row but the texts, read at one point in time (see :class:`GraphSnapshot`).
 

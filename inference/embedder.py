@@ -15,13 +15,15 @@ import numpy as np
 
 from core.errors import ModelError
 from core.settings import Settings
-from inference.registry import resolve_embedding_model
+from inference.identity import EmbedderIdentity
+from inference.registry import resolve_embedding_model, sha256_file, weights_file
 
 
 class Embedder(Protocol):
     """Anything that turns texts into normalised vectors."""
 
     dimension: int
+    identity: EmbedderIdentity
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """(len(texts), dimension) float32, L2-normalised."""
@@ -32,7 +34,7 @@ class SentenceTransformerEmbedder:
     """A sentence-transformers model on the CPU (torch or ONNX Runtime backend)."""
 
     def __init__(self, model_dir: Path, *, backend: Literal["torch", "onnx", "openvino"], batch_size: int,
-                 max_seq_length: int, threads: int) -> None:
+                 max_seq_length: int, threads: int, name: str = "") -> None:
         import torch
         from sentence_transformers import SentenceTransformer
 
@@ -50,6 +52,7 @@ class SentenceTransformerEmbedder:
         if dim is None:
             raise ModelError(f"embedding model {model_dir} has no fixed dimension")
         self.dimension = int(dim)
+        self.identity = EmbedderIdentity(name, sha256_file(weights_file(model_dir)), self.dimension)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """See :class:`Embedder`."""
@@ -73,20 +76,26 @@ def load_embedder(settings: Settings) -> Embedder:
         ConfigError: the model cannot be found.
         ModelError: it cannot be loaded.
     """
+    model_dir = resolve_embedding_model(settings.embedding_model)
+    embedder: Embedder
     if settings.embedding_backend == "onnx-int8":
         from inference.onnx_embedder import OnnxEmbedder
 
-        return OnnxEmbedder(
-            resolve_embedding_model(settings.embedding_model),
+        embedder = OnnxEmbedder(
+            model_dir,
             settings.model_cache_dir or settings.data_dir / "models",
             batch_size=settings.embedding_batch_size,
             max_seq_length=settings.embedding_max_seq_length,
             threads=settings.threads,
+            name=settings.embedding_model,
         )
-    return SentenceTransformerEmbedder(
-        resolve_embedding_model(settings.embedding_model),
-        backend="torch",
-        batch_size=settings.embedding_batch_size,
-        max_seq_length=settings.embedding_max_seq_length,
-        threads=settings.threads,
-    )
+    else:
+        embedder = SentenceTransformerEmbedder(
+            model_dir,
+            backend="torch",
+            batch_size=settings.embedding_batch_size,
+            max_seq_length=settings.embedding_max_seq_length,
+            threads=settings.threads,
+            name=settings.embedding_model,
+        )
+    return embedder

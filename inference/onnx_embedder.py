@@ -22,16 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import ModelError
-from inference.registry import sha256_file
+from inference.identity import EmbedderIdentity
+from inference.registry import sha256_file, weights_file
 
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-
-
-def _weights_file(model_dir: Path) -> Path:
-    for name in ("model.safetensors", "pytorch_model.bin"):
-        if (model_dir / name).is_file():
-            return model_dir / name
-    raise ModelError(f"{model_dir}: no model.safetensors or pytorch_model.bin to export")
 
 
 def _check_mean_pooling(model_dir: Path) -> None:
@@ -103,12 +97,14 @@ def export_quantized(model_dir: Path, target: Path) -> None:
 class OnnxEmbedder:
     """Mean-pooled, L2-normalised sentence embeddings from an int8 ONNX export."""
 
-    def __init__(self, model_dir: Path, cache_dir: Path, *, batch_size: int, max_seq_length: int, threads: int) -> None:
+    def __init__(self, model_dir: Path, cache_dir: Path, *, batch_size: int, max_seq_length: int, threads: int,
+                 name: str = "") -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
         _check_mean_pooling(model_dir)
-        digest = sha256_file(_weights_file(model_dir))[:16]
+        weights_sha = sha256_file(weights_file(model_dir))
+        digest = weights_sha[:16]
         path = cache_dir / f"{model_dir.name}-{digest}" / "model_ffn_int8.onnx"
         if not path.is_file():
             export_quantized(model_dir, path)
@@ -128,6 +124,7 @@ class OnnxEmbedder:
         self._batch_size = batch_size
         self._lock = threading.Lock()
         self.dimension = int(self._session.get_outputs()[0].shape[-1])
+        self.identity = EmbedderIdentity(name or model_dir.name, weights_sha, self.dimension)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """(len(texts), dimension) float32, L2-normalised; batches sorted by length."""

@@ -10,7 +10,7 @@ import hashlib
 import importlib.util
 from pathlib import Path
 
-from core.errors import ChecksumMismatchError, ConfigError
+from core.errors import ChecksumMismatchError, ConfigError, ModelError
 from core.settings import Settings
 
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
@@ -65,6 +65,18 @@ def resolve_llm(model: str, path: Path | None = None, cache_dir: Path | None = N
         return candidate
     names = ", ".join(f"{r.name} ({'/'.join(r.aliases)})" for r in READERS)
     raise ConfigError(f"LLM {model!r} is neither a packaged reader ({names}) nor a GGUF file")
+
+
+def weights_file(model_dir: Path) -> Path:
+    """The weights file of a sentence-transformers model directory.
+
+    Raises:
+        ModelError: it has none.
+    """
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        if (model_dir / name).is_file():
+            return model_dir / name
+    raise ModelError(f"{model_dir}: no model.safetensors or pytorch_model.bin")
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

@@ -27,6 +27,7 @@ from extraction.readers import JsonFields
 from graph.knowledge import KnowledgeStore
 from graph.store import drop_server_data
 from inference.embedder import Embedder
+from service import model_stamps
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 _NAME = re.compile(NAME_PATTERN)
@@ -149,7 +150,12 @@ def collection_settings(settings: Settings, name: str) -> Settings:
 
 
 def build_pipeline(settings: Settings, store: KnowledgeStore, nlp: NlpRunner, embedder: Embedder) -> IngestPipeline:
-    """An ingest pipeline over one collection's store and shared models (as :meth:`AppContext.pipeline`)."""
+    """An ingest pipeline over one collection's store and shared models (as :meth:`AppContext.pipeline`).
+
+    Raises:
+        ConfigError: the store was built with another embedding model (see :mod:`service.model_stamps`).
+    """
+    model_stamps.check_embedder(store, embedder.identity)
     return IngestPipeline(
         store, nlp, embedder, Chunker(settings.chunk_size, settings.chunk_overlap),
         max_file_bytes=settings.max_file_bytes,

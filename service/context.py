@@ -20,7 +20,7 @@ from inference.llm import LocalLLM, load_llm
 from retrieval.answer import Answerer
 from retrieval.chain import ChainReader
 from retrieval.retriever import Retriever
-from service import collections
+from service import collections, model_stamps
 from service.views import Reading, Views
 
 
@@ -68,9 +68,19 @@ class AppContext:
         return phrases
 
     @cached_property
+    def checked_embedder(self) -> Embedder:
+        """The embedder, once the store agreed it is the one that built (or will build) its vectors.
+
+        Raises:
+            ConfigError: the store was built with another embedding model.
+        """
+        model_stamps.check_embedder(self.store, self.embedder.identity)
+        return self.embedder
+
+    @cached_property
     def retriever(self) -> Retriever:
         """The hybrid retriever over the store (every document)."""
-        return Retriever(self.store, self.embedder, self.ontology, phrases=self.phrases)
+        return Retriever(self.store, self.checked_embedder, self.ontology, phrases=self.phrases)
 
     @cached_property
     def llm(self) -> LocalLLM:
@@ -86,7 +96,7 @@ class AppContext:
     @cached_property
     def views(self) -> Views:
         """The store, retriever and answerer per viewer."""
-        return Views(self.store, self.embedder, self.ontology, self.phrases, lambda: self.llm,
+        return Views(self.store, self.checked_embedder, self.ontology, self.phrases, lambda: self.llm,
                      Reading(EVERYONE, self.store, self.retriever, self.answerer))
 
     @property
@@ -98,7 +108,7 @@ class AppContext:
 
     def pipeline(self) -> IngestPipeline:
         """An ingest pipeline over the store and models (the same one an ingest job builds)."""
-        return collections.build_pipeline(self.settings, self.store, self.nlp, self.embedder)
+        return collections.build_pipeline(self.settings, self.store, self.nlp, self.checked_embedder)
 
     def close(self) -> None:
         """Close the store if it was opened."""

@@ -26,7 +26,7 @@ from retrieval.chain import ChainReader
 from retrieval.graph_index import GraphIndex
 from retrieval.linking import EntityLinker
 from retrieval.retriever import Retriever
-from service import collections, heap
+from service import collections, heap, model_stamps
 from service.entity_cache import CachedEntities
 from service.views import Reading, Views
 
@@ -170,6 +170,7 @@ class Collection:
         self.store = store
         self.ontology = ontology
         self.stamp = stamp
+        model_stamps.check_embedder(store, models.embedder.identity)  # ConfigError: built with another model
         self.retriever = ServingRetriever(store, models.embedder, ontology, phrases=models.phrases)
         # the answerer reads entities through a cache (it never writes through this view)
         cached = KnowledgeStore(cast(GraphStore, CachedEntities(store.graph)), store.vectors)

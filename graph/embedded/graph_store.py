@@ -342,6 +342,15 @@ class EmbeddedGraphStore(GraphStore):
                     conn.execute(sql.PUT_CURATION_RULE, (key, body))
             conn.execute(sql.BUMP)
 
+    def model_stamp(self, kind: str) -> str | None:
+        """See :meth:`GraphStore.model_stamp` (the meta table)."""
+        return self._db.get_meta(f"model:{kind}")
+
+    def save_model_stamp(self, kind: str, body: str) -> None:
+        """See :meth:`GraphStore.save_model_stamp`."""
+        with self._db.transaction() as conn:
+            conn.execute(sql.PUT_META, (f"model:{kind}", body))
+
     def snapshot(self) -> GraphSnapshot:
         """See :meth:`GraphStore.snapshot`: one read transaction."""
         meta, docs, chunks, ents, aliases, mentions, rels, evidence = self._db.read_many(list(sql.SNAPSHOT))

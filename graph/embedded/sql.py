@@ -25,6 +25,7 @@ RENAME_ENTITY = (  # name and type from every document's support, whatever order
     " GROUP BY a.type ORDER BY SUM(a.count) DESC, a.type LIMIT 1), type)"
     " WHERE id = ?1 AND NOT pinned AND EXISTS (SELECT 1 FROM aliases WHERE entity_id = ?1)"
 )
+PUT_META = "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
 CURATION_RULES = "SELECT key, body FROM curation"
 PUT_CURATION_RULE = "INSERT INTO curation(key, body) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET body = excluded.body"
 DELETE_CURATION_RULE = "DELETE FROM curation WHERE key=?"

@@ -46,7 +46,14 @@ class _Matrix:
         self.generation: str | None = None
         self.ids: list[str] = []
         self.docs: np.ndarray = np.empty(0, dtype=object)
+        self.doc_codes: np.ndarray = np.empty(0, dtype=np.int64)  # a number per document, per row
+        self.doc_code: dict[str, int] = {}
         self.vectors: np.ndarray = np.empty((0, 0), dtype=np.float32)
+
+    def rows_of(self, doc_ids: Iterable[str]) -> np.ndarray:
+        """A mask of the rows of ``doc_ids`` (integer codes: ``np.isin`` on strings is slow)."""
+        codes = [self.doc_code[d] for d in doc_ids if d in self.doc_code]
+        return np.isin(self.doc_codes, np.asarray(codes, dtype=np.int64))
 
 
 class EmbeddedVectorStore(VectorStore):
@@ -108,6 +115,8 @@ class EmbeddedVectorStore(VectorStore):
             fresh.generation = generation
             fresh.ids = [str(r[0]) for r in rows]
             fresh.docs = np.array([str(r[1]) for r in rows], dtype=object)
+            fresh.doc_code = {d: i for i, d in enumerate(dict.fromkeys(str(r[1]) for r in rows))}
+            fresh.doc_codes = np.array([fresh.doc_code[str(r[1])] for r in rows], dtype=np.int64)
             if rows:
                 fresh.vectors = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(
                     len(rows), -1
@@ -131,9 +140,9 @@ class EmbeddedVectorStore(VectorStore):
             return []
         scores = m.vectors @ np.asarray(vector, dtype=np.float32)
         if doc_ids is not None:
-            scores = np.where(np.isin(m.docs, list(doc_ids)), scores, -np.inf)
+            scores = np.where(m.rows_of(doc_ids), scores, -np.inf)
         if exclude_docs:
-            scores = np.where(np.isin(m.docs, list(exclude_docs)), -np.inf, scores)
+            scores = np.where(m.rows_of(exclude_docs), -np.inf, scores)
         top = [int(i) for i in self._top(scores, k) if np.isfinite(scores[i])]
         exact = _exact_scores(m.vectors, top, vector)
         return [ScoredChunk(m.ids[i], str(m.docs[i]), exact[n]) for n, i in enumerate(top)]
@@ -183,9 +192,10 @@ class EmbeddedVectorStore(VectorStore):
         if not m.ids or k <= 0:
             return []
         scores = m.vectors @ np.asarray(vector, dtype=np.float32)
+        rows = np.arange(len(scores))
         if min_score is not None:  # a little below: the exact scores decide
-            scores = np.where(scores >= min_score - 1e-4, scores, -np.inf)
-        top = [int(i) for i in self._top(scores, k) if np.isfinite(scores[i])]
+            rows = np.flatnonzero(scores >= min_score - 1e-4)
+        top = [int(rows[i]) for i in self._top(scores[rows], k)]
         exact = _exact_scores(m.vectors, top, vector)
         return [ScoredEntity(m.ids[i], exact[n]) for n, i in enumerate(top)
                 if min_score is None or exact[n] >= min_score]

@@ -376,6 +376,15 @@ class Neo4jGraphStore(GraphStore):
 
         self._conn.write(work)
 
+    def model_stamp(self, kind: str) -> str | None:
+        """See :meth:`GraphStore.model_stamp` (a meta node)."""
+        records = self._conn.read(self._q.MODEL_STAMP, key=f"model:{kind}")
+        return str(records[0]["body"]) if records and records[0]["body"] is not None else None
+
+    def save_model_stamp(self, kind: str, body: str) -> None:
+        """See :meth:`GraphStore.save_model_stamp`."""
+        self._conn.run_write(self._q.PUT_MODEL_STAMP, key=f"model:{kind}", body=body)
+
     def snapshot(self) -> GraphSnapshot:
         """See :meth:`GraphStore.snapshot`: one read transaction; rows sorted here as the port says."""
         q = self._q

@@ -11,6 +11,7 @@ Model (labels and properties)::
     (:Entity)-[:REL {id, type, confidence, evidence}]->(:Entity)
     (:Evidence {relation_id, chunk_id, doc_id, start, end, confidence})
     (:HopgraphMeta {key: 'graph', epoch, generation})      the version token
+    (:HopgraphMeta {key: 'model:<kind>', body})             the model that built the store (JSON)
     (:HopgraphCuration {key, body})                         curation records (see graph/curation.py)
     (:HopgraphIntent {key, op, doc_id, entities, owner, host, pid, started_at})   see graph/ledger.py
 
@@ -286,6 +287,9 @@ MATCH (h:Entity)-[r:REL]->(t:Entity) WHERE r.evidence > 0
 RETURN r.id AS id, h.id AS head, t.id AS tail, r.type AS type, r.confidence AS confidence
 ORDER BY id
 """
+MODEL_STAMP = "MATCH (m:HopgraphMeta {key: $key}) RETURN m.body AS body"
+PUT_MODEL_STAMP = "MERGE (m:HopgraphMeta {key: $key}) SET m.body = $body"
+
 # -- the snapshot a restricted view is computed from (GraphStore.snapshot), one read transaction ----
 SNAPSHOT_VERSION = "OPTIONAL MATCH (m:HopgraphMeta {key: 'graph'}) RETURN m.epoch + ':' + toString(m.generation) AS v"
 SNAPSHOT_DOCUMENTS = """

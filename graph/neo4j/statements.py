@@ -89,6 +89,8 @@ class Statements:
     ENTITY_KEYS: str
     MENTION_PAIRS: str
     RELATION_PAIRS: str
+    MODEL_STAMP: str
+    PUT_MODEL_STAMP: str
     SNAPSHOT_VERSION: str
     SNAPSHOT_DOCUMENTS: str
     SNAPSHOT_CHUNKS: str

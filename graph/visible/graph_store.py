@@ -264,6 +264,14 @@ class VisibleGraph(GraphStore):
         docs = self.data().docs_by_entity
         return sorted({d for e in dict.fromkeys(entity_ids) for d in docs.get(e, ())})
 
+    def model_stamp(self, kind: str) -> str | None:
+        """See :meth:`GraphStore.model_stamp` (the store's: it names no document)."""
+        return self._base.model_stamp(kind)
+
+    def save_model_stamp(self, kind: str, body: str) -> None:
+        """Refused: see the class docstring."""
+        raise self._read_only()
+
     def curation_rules(self) -> dict[str, str]:
         """See :meth:`GraphStore.curation_rules` (the collection's rules: they name no document)."""
         return self._base.curation_rules()

@@ -249,3 +249,11 @@ def test_type_census_counts_entity_types_and_typed_relations(graph_store: GraphS
     census = graph_store.type_census()
     assert ("KNOWS", "Person", "Person") not in census.relation_triples
     assert census.entity_types["Person"] == 2
+
+
+def test_model_stamps_round_trip(graph_store: GraphStore) -> None:
+    assert graph_store.model_stamp("embedder") is None
+    graph_store.save_model_stamp("embedder", '{"name": "a"}')
+    graph_store.save_model_stamp("embedder", '{"name": "b"}')
+    assert graph_store.model_stamp("embedder") == '{"name": "b"}'
+    assert graph_store.model_stamp("reader") is None
