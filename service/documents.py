@@ -93,16 +93,21 @@ def delete(store: KnowledgeStore, doc_id: str, audit: AuditLog, by: Actor, *,
 
 
 def queue_ingest(jobs: JobStore, audit: AuditLog, by: Actor, collection: str, paths: list[str],
-                 documents: list[str], acl: tuple[str, ...] = ()) -> Job:
+                 documents: list[str], acl: tuple[str, ...] = (), restricted: bool = False) -> Job:
     """Queue an ingest job for files already stored in the collection directory; audited.
 
-    ``acl``: who may see the documents (none: everyone in the collection), unless a JSON record has its own.
+    ``acl``: who may see the documents (none: everyone in the collection), unless a JSON record has its own;
+    ``restricted``: some record carries its own ACL (the job is then shown to its creator and to keys that
+    see every document only, as a job with an ``acl``).
 
     Raises:
         StoreError: the server database failed.
     """
+    payload: dict[str, object] = {"acl": list(acl)} if acl else {}
+    if restricted:
+        payload["restricted"] = True
     job = jobs.create(collection, paths, documents, by.id if not isinstance(by, str) else None,
-                      payload={"acl": list(acl)} if acl else None)
+                      payload=payload or None)
     audit.record(by, collection, "documents.ingest", job.id,
                  after={"files": job.paths, **({"acl": list(acl)} if acl else {})})
     return job

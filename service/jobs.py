@@ -56,6 +56,12 @@ def _job(r: sqlite3.Row) -> Job:
     )
 
 
+def restricted(job: Job) -> bool:
+    """True when a job ingests documents with an ACL (its own, or its records'): only its creator, and keys
+    that see every document, may see it (it names the files)."""
+    return bool(job.payload.get("acl") or job.payload.get("restricted"))
+
+
 class JobStore:
     """Creates, claims and updates jobs; safe across processes (SQLite transactions)."""
 
@@ -81,19 +87,20 @@ class JobStore:
         return job
 
     def get(self, collection: str, job_id: str, key_id: str | None = None) -> Job:
-        """A job of ``collection`` (with ``key_id``: only one that key created).
+        """A job of ``collection`` (with ``key_id``: only one that key created, or one without ACLs).
 
         Raises:
-            NotFoundError: no such job in that collection (or not one of ``key_id``'s).
+            NotFoundError: no such job in that collection (or not one ``key_id`` may see).
         """
         rows = self._db.read("SELECT * FROM jobs WHERE id=? AND collection=?", (job_id, collection))
-        if not rows or (key_id is not None and rows[0]["key_id"] != key_id):
+        if not rows or (key_id is not None and rows[0]["key_id"] != key_id and restricted(_job(rows[0]))):
             raise NotFoundError(f"no job {job_id!r} in collection {collection!r}")
         return _job(rows[0])
 
     def recent(self, collection: str, offset: int = 0, limit: int = 50, key_id: str | None = None) -> list[Job]:
-        """Jobs of ``collection``, newest first (with ``key_id``: only those that key created)."""
-        mine = " AND key_id=?" if key_id is not None else ""
+        """Jobs of ``collection``, newest first (with ``key_id``: those that key created, or without ACLs)."""
+        mine = (" AND (key_id=? OR (json_extract(payload, '$.acl') IS NULL"
+                " AND json_extract(payload, '$.restricted') IS NULL))") if key_id is not None else ""
         rows = self._db.read(
             f"SELECT * FROM jobs WHERE collection=?{mine} ORDER BY created_at DESC, id LIMIT ? OFFSET ?",  # noqa: S608
             (collection, *([key_id] if key_id is not None else []), limit, offset),

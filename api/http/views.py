@@ -28,12 +28,16 @@ from service.types import Document
 from service.views import Reading
 
 
-def job_out(job: Job) -> JobOut:
-    """The body of a job."""
+def job_out(job: Job, reading: Reading | None = None) -> JobOut:
+    """The body of a job; with ``reading``, only the documents it shows (blocking then)."""
+    docs = job.documents
+    if reading is not None and not reading.viewer.sees_everything and docs:
+        shown = reading.store.graph.document_hashes(docs)
+        docs = [d for d in docs if d in shown]
     return JobOut(
         id=job.id, kind=job.kind, collection=job.collection, state=job.state, created_at=job.created_at,
         started_at=job.started_at, finished_at=job.finished_at, progress=Progress(job.done, job.total),
-        files=[p.removeprefix("files/") for p in job.paths], documents=job.documents,
+        files=[p.removeprefix("files/") for p in job.paths], documents=docs,
         errors=[FileError(e["file"], e["reason"]) for e in job.errors], report=job.report, error=job.error,
         attempts=job.attempts,
     )

@@ -46,3 +46,25 @@ def test_a_restricted_editor_cannot_replace_a_hidden_upload(harness: Harness) ->
     assert mine and hidden_id not in {d["id"] for d in own}
     for doc_id in (hidden_id, *mine):
         assert c.delete(f"/v1/collections/beta/documents/{doc_id}", headers=harness.h("admin")).status_code == 200
+
+
+def test_a_restricted_reader_sees_public_jobs_but_not_those_with_an_acl(harness: Harness) -> None:
+    c = harness.client
+    public = c.post("/v1/collections/beta/documents", headers=harness.h("editor_beta"),
+                    json={"documents": [{"id": "pub-1", "text": "Kiruna lies in Lapland."},
+                                        {"id": "sec-1", "text": "The Kiruna ledger is closed.", "acl": ["group:x"]}]})
+    plain = c.post("/v1/collections/beta/documents", headers=harness.h("editor_beta"),
+                   json={"documents": [{"id": "pub-2", "text": "Lapland is in the north."}]})
+    for job in (public, plain):
+        assert harness.wait_job("beta", job.json()["id"])["state"] == "succeeded"
+    reader = harness.h("reader_beta")  # no principals: documents without an ACL only
+    assert c.get(f"/v1/collections/beta/jobs/{public.json()['id']}", headers=reader).status_code == 404
+    seen = c.get(f"/v1/collections/beta/jobs/{plain.json()['id']}", headers=reader).json()
+    assert seen["state"] == "succeeded" and len(seen["documents"]) == 1
+    listed = {j["id"] for j in c.get("/v1/collections/beta/jobs", headers=reader).json()}
+    assert plain.json()["id"] in listed and public.json()["id"] not in listed
+    admin = {j["id"] for j in c.get("/v1/collections/beta/jobs", headers=harness.h("admin")).json()}
+    assert {plain.json()["id"], public.json()["id"]} <= admin
+    for doc_id in seen["documents"] + c.get(f"/v1/collections/beta/jobs/{public.json()['id']}",
+                                            headers=harness.h("admin")).json()["documents"]:
+        assert c.delete(f"/v1/collections/beta/documents/{doc_id}", headers=harness.h("admin")).status_code == 200

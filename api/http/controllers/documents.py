@@ -49,10 +49,12 @@ class DocumentsController(Controller):
         """
         media = request.content_type[0]
         acl: tuple[str, ...] = ()
+        restricted = False  # some JSON record has its own ACL
         key = caller(request)
         owner = None if key.viewer.sees_everything else key.id  # never replaces a document it cannot see
         if media == "application/json":
             data = _decode_ingest(await request.body())
+            restricted = any(d.acl for d in data.documents)
             paths, ids = await runtime.work.query(uploads.save_records, runtime.settings, collection.name,
                                                   data.documents, owner)
         elif media == "multipart/form-data":
@@ -70,7 +72,7 @@ class DocumentsController(Controller):
                                 detail=f"send multipart/form-data or application/json, not {media or 'nothing'}")
 
         job = job_out(await runtime.work.query(documents.queue_ingest, runtime.jobs, runtime.audit, key,
-                                               collection.name, paths, ids, acl))
+                                               collection.name, paths, ids, acl, restricted))
         location = f"/v1/collections/{collection.name}/jobs/{job.id}"
         return Response(job, status_code=HTTP_202_ACCEPTED, headers={"Location": location})
 
