@@ -45,6 +45,7 @@ class VisibleData:
     entities: dict[str, Entity]  # visible entities, name/type/aliases from visible support (no description)
     keys: dict[str, str]  # entity id -> stored key (the normalised name it merged under)
     alias_norms: dict[str, set[str]]  # entity id -> visible alias norms
+    aliases: list[tuple[str, str, str, str, int, str]]  # the visible alias rows, as the snapshot orders them
     relations: dict[str, VisibleRelation]
     by_entity: dict[str, list[str]] = field(default_factory=dict)  # entity id -> relation ids touching it
     mentions_by_entity: dict[str, list[tuple[str, str, int, int, str, str]]] = field(default_factory=dict)
@@ -122,7 +123,9 @@ def build(snapshot: GraphSnapshot, viewer: Viewer) -> VisibleData:
             by_entity[tail].append(rid)
     return VisibleData(
         version=snapshot.version, hidden_docs=hidden, documents=documents, chunks=chunks, mentions=mentions,
-        entities=entities, keys=keys, alias_norms=norms, relations=relations, by_entity=dict(by_entity),
+        entities=entities, keys=keys, alias_norms=norms,
+        aliases=[a for a in snapshot.aliases if a[3] in documents and a[0] in entities], relations=relations,
+        by_entity=dict(by_entity),
         mentions_by_entity=dict(mentions_by_entity), docs_by_entity=dict(docs_by_entity),
         total_chars=sum(end - start for _, start, end in chunks.values()),
     )

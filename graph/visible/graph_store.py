@@ -13,7 +13,7 @@ import threading
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 
-from core.errors import NotFoundError, StoreError
+from core.errors import StoreError
 from graph.access import Viewer
 from graph.model import (
     Chunk,
@@ -285,7 +285,7 @@ class VisibleGraph(GraphStore):
             documents=list(data.documents.values()),
             chunks=sorted((c, *row) for c, row in data.chunks.items()),
             entities=[(e.id, e.name, e.type, data.keys[e.id], e.pinned) for _, e in sorted(ents.items())],
-            aliases=[],
+            aliases=list(data.aliases),
             mentions=list(data.mentions),
             relations=[(r.id, r.head, r.type, r.tail) for _, r in sorted(data.relations.items())],
             evidence=[(r.id, v.chunk_id, v.doc_id, v.start, v.end, v.confidence)
@@ -317,8 +317,3 @@ class VisibleGraph(GraphStore):
     def close(self) -> None:
         """Nothing to release: the underlying store is closed by its owner."""
 
-
-def require_visible(graph: GraphStore, doc_id: str) -> None:
-    """Raise NotFoundError when ``graph`` (a view or a store) holds no document ``doc_id``."""
-    if graph.get_document(doc_id) is None:
-        raise NotFoundError(f"no document {doc_id!r}")
