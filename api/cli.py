@@ -285,54 +285,17 @@ def evaluate_cmd(app: AppContext, questions: Path, corpus: Path, modes: str, lim
         click.echo(evaluation.markdown_table(reports))
 
 
-@main.group()
-def models() -> None:
-    """The packaged reader models: which are installed, their checksums, which is in use."""
-
-
-@models.command(name="list")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per reader.")
-@click.pass_obj
-@handle_errors
-def models_list(app: AppContext, as_json: bool) -> None:
-    """Every packaged reader: installed or not, size, checksum state, and which one the settings use."""
-    from service.models import reader_statuses
-
-    for status in reader_statuses(app.settings):
-        if as_json:
-            click.echo(json.dumps(status.as_dict()))
-        else:
-            mark = "*" if status.in_use else " "
-            click.echo(f"{mark} {status.name:<20} {status.state:<13} {status.size_mb:>7.1f} MB  "
-                       f"sha256 {status.sha256[:12]}  {status.description}")
-    if not as_json:
-        click.echo("(* in use; 'hopgraph models verify' re-hashes every installed file)")
-
-
-@models.command(name="verify")
-@click.pass_obj
-@handle_errors
-def models_verify(app: AppContext) -> None:
-    """Re-hash every installed reader (and its assembled file) against the pinned SHA-256; exit 1 on a mismatch."""
-    from service.models import verify_readers
-
-    bad = 0
-    for name, ok, detail in verify_readers(app.settings):
-        click.echo(f"{'ok ' if ok else 'BAD'} {name}: {detail}")
-        bad += not ok
-    if bad:
-        sys.exit(1)
-
-
 def _register_server_commands() -> None:
     from api.cli_audit import audit
     from api.cli_curate import curation, entity_edit, entity_merge, entity_split
+    from api.cli_models import models
     from api.cli_server import keys, serve
 
     main.add_command(audit)
     main.add_command(serve)
     main.add_command(keys)
     main.add_command(curation)
+    main.add_command(models)
     for command in (entity_edit, entity_merge, entity_split):
         entity.add_command(command)
 

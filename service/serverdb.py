@@ -1,4 +1,4 @@
-"""The server's own small database: API keys, ingest jobs, audit log.
+"""The server's own small database: API keys, ingest jobs, audit log, the model registry.
 
 One SQLite file (``DATA_DIR/server.db``, WAL) shared by the CLI, every server
 worker process and the ingest worker; each process opens its own connection.
@@ -31,6 +31,9 @@ CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, key_id TEXT, key_name TEXT,
     collection TEXT, action TEXT NOT NULL, target TEXT NOT NULL, before TEXT, after TEXT);
 CREATE INDEX IF NOT EXISTS audit_collection ON audit(collection, seq);
+CREATE TABLE IF NOT EXISTS models (
+    kind TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL, source TEXT NOT NULL, sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL, licence TEXT NOT NULL, added_at REAL NOT NULL, PRIMARY KEY (kind, name, version));
 """
 ADDED_COLUMNS = (  # columns later versions added: (table, column, declaration)
     ("jobs", "kind", "TEXT NOT NULL DEFAULT 'ingest'"),

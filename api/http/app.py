@@ -17,6 +17,7 @@ from api.http.controllers.documents import DocumentsController
 from api.http.controllers.graph import GraphController
 from api.http.controllers.jobs import JobsController
 from api.http.controllers.keys import KeysController
+from api.http.controllers.models import ModelsController
 from api.http.controllers.ontology import OntologyController
 from api.http.controllers.ops import OpsController
 from api.http.controllers.questions import QuestionsController
@@ -47,7 +48,8 @@ def create_app(settings: Settings, metrics_dir: Path | None = None) -> Litestar:
     )
     v1 = Router(
         path="/",
-        route_handlers=[CollectionsController, KeysController, ServerAuditController, collection_scoped],
+        route_handlers=[CollectionsController, KeysController, ModelsController, ServerAuditController,
+                        collection_scoped],
         middleware=[DefineMiddleware(ApiKeyAuthMiddleware)],
         guards=[rate_limit],
     )

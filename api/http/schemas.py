@@ -311,3 +311,28 @@ class OntologyOut(Struct):
     version: int
     source: str
     ontology: dict[str, Any]
+
+
+ModelKind = Literal["embedder", "reader", "spacy"]
+
+
+class ModelIn(Struct, forbid_unknown_fields=True):
+    """A model to enter in the registry: a file or directory on the server's disk."""
+
+    kind: ModelKind
+    path: Annotated[str, Meta(min_length=1, max_length=4096)]
+    name: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    licence: Annotated[str, Meta(max_length=200)] = ""
+
+
+class ModelOut(Struct):
+    """One version of a model: where it comes from and its checksum."""
+
+    kind: str
+    name: str
+    version: int
+    source: str
+    sha256: str
+    size: int
+    licence: str
+    added_at: float

@@ -1,0 +1,105 @@
+"""``hopgraph models``: the model registry and the packaged readers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from api.cli_audit import audit_log, cli_actor
+from api.cli_errors import handle_errors
+from service.context import AppContext
+from service.model_registry import KINDS, ModelEntry, ModelRegistry
+from service.serverdb import ServerDB, server_db_path
+
+
+def _registry(app: AppContext) -> ModelRegistry:
+    return ModelRegistry(ServerDB(server_db_path(app.settings.data_dir)))
+
+
+def _line(e: ModelEntry) -> str:
+    return (f"{e.kind:<8} {e.name:<28} v{e.version:<3} {e.size / 2**20:>8.1f} MB  sha256 {e.sha256[:12]}  "
+            f"{e.licence or '-':<11} {e.source}")
+
+
+@click.group()
+def models() -> None:
+    """Models: the registry (every embedder, reader and spaCy pipeline, with versions and checksums) and the
+    packaged readers."""
+
+
+@models.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help='One JSON object: {"registry": [...], "readers": [...]}.')
+@click.pass_obj
+@handle_errors
+def models_list(app: AppContext, as_json: bool) -> None:
+    """The registry's entries (the packaged models are entered on first use) and every packaged reader: installed
+    or not, size, checksum state, and which one the settings use."""
+    from service.models import reader_statuses
+
+    registry = _registry(app)
+    registry.seed(app.settings)
+    entries = registry.entries()
+    readers = reader_statuses(app.settings)
+    if as_json:
+        click.echo(json.dumps({"registry": [e.as_dict() for e in entries], "readers": [r.as_dict() for r in readers]}))
+        return
+    click.echo("registry:")
+    for e in entries:
+        click.echo(f"  {_line(e)}")
+    click.echo("packaged readers:")
+    for status in readers:
+        mark = "*" if status.in_use else " "
+        click.echo(f"{mark} {status.name:<20} {status.state:<13} {status.size_mb:>7.1f} MB  "
+                   f"sha256 {status.sha256[:12]}  {status.description}")
+    click.echo("(* in use; 'hopgraph models verify' re-hashes every installed file and every registered path)")
+
+
+@models.command(name="show")
+@click.argument("name")
+@click.pass_obj
+@handle_errors
+def models_show(app: AppContext, name: str) -> None:
+    """Every version of the model NAME."""
+    for e in _registry(app).get(name):
+        click.echo(_line(e))
+
+
+@models.command(name="add")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--kind", required=True, type=click.Choice(KINDS), help="What the model does.")
+@click.option("--name", help="Its name in the registry (default: the file or directory name).")
+@click.option("--licence", default="", help="Its licence, where known.")
+@click.pass_obj
+@handle_errors
+def models_add(app: AppContext, path: Path, kind: str, name: str | None, licence: str) -> None:
+    """Enter the model at PATH (a GGUF file, a sentence-transformers or spaCy directory); a changed file under a
+    known name is its next version (audited)."""
+    entry = _registry(app).add(kind, path, name, licence)
+    audit_log(app).record(cli_actor(), None, "model.add", f"{entry.kind}:{entry.name}",
+                          after={"version": entry.version, "sha256": entry.sha256, "source": entry.source})
+    click.echo(f"{entry.kind} {entry.name} version {entry.version}  sha256 {entry.sha256[:12]}")
+
+
+@models.command(name="verify")
+@click.pass_obj
+@handle_errors
+def models_verify(app: AppContext) -> None:
+    """Re-hash every installed reader (and its assembled file) against the pinned SHA-256, and every registered
+    path against its recorded checksum; exit 1 on a mismatch or a missing file."""
+    from service.models import verify_readers
+
+    bad = 0
+    for name, ok, detail in verify_readers(app.settings):
+        click.echo(f"{'ok ' if ok else 'BAD'} {name}: {detail}")
+        bad += not ok
+    registry = _registry(app)
+    problems = registry.verify()
+    for entry, why in problems:
+        click.echo(f"BAD {entry.kind} {entry.name} v{entry.version}: {why}")
+    checked = sum(not e.source.startswith("package:") for e in registry.entries())
+    click.echo(f"registry: {checked - len(problems)} of {checked} registered path(s) match")
+    if bad or problems:
+        sys.exit(1)
