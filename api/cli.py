@@ -19,7 +19,7 @@ from core.errors import HopgraphError
 from core.settings import load_settings
 from service import documents, questions
 from service import entities as entity_service
-from service.access import EVERY_DOCUMENT, Viewer, parse_principals
+from service.access import EVERY_DOCUMENT, Viewer, parse_principals, require_every_document
 from service.context import AppContext
 from service.types import MODES, PathEdge, RetrievalResult
 
@@ -86,6 +86,25 @@ def ingest(app: AppContext, paths: tuple[Path, ...], pattern: str | None, progre
     click.echo(f"store now holds: entities {report.entities}, relations {report.relations}")
     if not report.ok:
         sys.exit(1)
+
+
+@main.command()
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
+@click.pass_obj
+@handle_errors
+def reextract(app: AppContext, progress: bool) -> None:
+    """Extract every stored document again with the current spaCy pipeline and ontology (e.g. after a pipeline
+    change); the text stays, entities, relations and vectors are rebuilt."""
+    from tqdm import tqdm
+
+    require_every_document(app.viewer, "re-extraction")
+    doc_ids = documents.all_ids(app.store.graph)
+    bar = tqdm(total=len(doc_ids), unit="doc", desc="reextract", file=sys.stderr, disable=not progress)
+    try:
+        report = app.pipeline().reprocess(doc_ids, progress=lambda done, _total: bar.update(done - bar.n))
+    finally:
+        bar.close()
+    click.echo(f"documents extracted again {report.documents}, chunks {report.chunks}, {report.seconds:.1f}s")
 
 
 @main.command()

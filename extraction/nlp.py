@@ -51,6 +51,28 @@ def resolve_spacy_model(name_or_path: str) -> str:
     )
 
 
+def pipeline_identity(name_or_path: str) -> tuple[str, str]:
+    """(name, version) of a spaCy pipeline, from its ``meta.json``, without loading it.
+
+    Raises:
+        ConfigError: it is not installed, or has no readable meta.json.
+    """
+    import importlib.util
+    import json
+
+    target = resolve_spacy_model(name_or_path)
+    root = Path(target)
+    if not root.exists():
+        spec = importlib.util.find_spec(target)
+        root = Path(spec.origin).parent if spec is not None and spec.origin else root
+    metas = sorted(root.glob("**/meta.json"), key=lambda p: len(p.parts))
+    try:
+        meta = json.loads(metas[0].read_text())
+        return f"{meta['lang']}_{meta['name']}", str(meta["version"])
+    except (IndexError, OSError, ValueError, KeyError) as exc:
+        raise ConfigError(f"spaCy pipeline {name_or_path!r}: no readable meta.json under {root}") from exc
+
+
 def load_spacy(name_or_path: str):  # type: ignore[no-untyped-def]
     """Load a spaCy pipeline by package name or path, with only what extraction needs.
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from core.errors import ConflictError, InputError, NotFoundError, StoreError
 from core.settings import Settings
 from extraction.chunking import Chunker
-from extraction.nlp import NlpRunner
+from extraction.nlp import NlpRunner, pipeline_identity
 from extraction.pipeline import IngestPipeline
 from extraction.readers import JsonFields
 from graph.knowledge import KnowledgeStore
@@ -156,6 +156,7 @@ def build_pipeline(settings: Settings, store: KnowledgeStore, nlp: NlpRunner, em
         ConfigError: the store was built with another embedding model (see :mod:`service.model_stamps`).
     """
     model_stamps.check_embedder(store, embedder.identity)
+    model_stamps.check_pipeline(store, *pipeline_identity(settings.spacy_model))
     return IngestPipeline(
         store, nlp, embedder, Chunker(settings.chunk_size, settings.chunk_overlap),
         max_file_bytes=settings.max_file_bytes,

@@ -47,6 +47,16 @@ def page(graph: GraphStore, offset: int, limit: int) -> DocumentPage:
     return DocumentPage(graph.list_documents(offset, limit), offset, limit, graph.stats().documents)
 
 
+def all_ids(graph: GraphStore, page: int = 1000) -> list[str]:
+    """The id of every stored document, in order."""
+    out: list[str] = []
+    while True:
+        batch = graph.list_documents(len(out), page)
+        out.extend(d.id for d in batch)
+        if len(batch) < page:
+            return out
+
+
 def get(graph: GraphStore, doc_id: str) -> Document:
     """The document ``doc_id`` with its text.
 

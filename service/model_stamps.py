@@ -17,6 +17,7 @@ from inference.identity import EmbedderIdentity
 
 log = logging.getLogger("hopgraph.models")
 EMBEDDER = "embedder"
+PIPELINE = "spacy"
 
 
 def built_with(store: KnowledgeStore) -> EmbedderIdentity | None:
@@ -47,3 +48,30 @@ def check_embedder(store: KnowledgeStore, identity: EmbedderIdentity) -> None:
             f"{built.name!r}, or ingest the documents again into a new collection (data directory) with the new "
             "model."
         )
+
+
+def check_pipeline(store: KnowledgeStore, name: str, version: str) -> str | None:
+    """Record the spaCy pipeline that extracts into the store; when it changed, say so (and record the new one).
+
+    Documents extracted before keep the old pipeline's entities and relations until they are extracted again
+    (``hopgraph reextract``): the graph mixes both meanwhile, which is allowed but worth knowing.
+
+    Returns:
+        The warning (also logged), or None when the pipeline is the recorded one.
+
+    Raises:
+        StoreError: the store cannot be read or written.
+    """
+    now = {"name": name, "version": version}
+    raw = store.graph.model_stamp(PIPELINE)
+    before = json.loads(raw) if raw is not None else None
+    if before == now:
+        return None
+    store.graph.save_model_stamp(PIPELINE, json.dumps(now, sort_keys=True))
+    if before is None:
+        return None
+    message = (f"the graph was extracted with the spaCy pipeline {before['name']} {before['version']}; now "
+               f"{name} {version} extracts: documents extracted before keep the old entities and relations until "
+               "'hopgraph reextract' extracts every stored document again")
+    log.warning("%s", message)
+    return message

@@ -34,6 +34,12 @@ def test_sample_corpus_ingests_and_can_be_explored(tmp_path: Path) -> None:
     again = run_cli("ingest", "--no-progress", str(SAMPLES), data_dir=data)
     assert again.returncode == 0 and "documents ingested 0, unchanged 8" in again.stdout
 
+    redone = run_cli("reextract", "--no-progress", data_dir=data)  # e.g. after a spaCy pipeline change
+    assert redone.returncode == 0 and "documents extracted again 8" in redone.stdout, redone.stderr
+    assert check_consistency(data / "hopgraph.db") == counts  # the same pipeline rebuilds the same graph
+    refused = run_cli("--principals", "group:hr", "reextract", data_dir=data)
+    assert refused.returncode == 3 and "every document in view" in refused.stderr
+
     missing = run_cli("entity", "show", "nope", data_dir=data)
     assert missing.returncode == 1 and "no entity" in missing.stderr and "Traceback" not in missing.stderr
 

@@ -51,3 +51,15 @@ def test_embedder_identity_is_its_weights(embedder: Embedder, tmp_path: Path) ->
     assert ident.dimension == embedder.dimension == 384 and len(ident.checksum) == 64
     assert ident.same_space(EmbedderIdentity("elsewhere", ident.checksum, 384))
     assert not ident.same_space(EmbedderIdentity(ident.name, ident.checksum, 768))
+
+
+def test_a_changed_spacy_pipeline_is_recorded_and_reported(settings: Settings, ontology: Ontology) -> None:
+    store = open_store(settings, ontology)
+    try:
+        assert model_stamps.check_pipeline(store, "en_core_web_sm", "3.8.0") is None
+        assert model_stamps.check_pipeline(store, "en_core_web_sm", "3.8.0") is None
+        warning = model_stamps.check_pipeline(store, "en_core_web_md", "3.8.0")
+        assert warning is not None and "en_core_web_sm 3.8.0" in warning and "hopgraph reextract" in warning
+        assert model_stamps.check_pipeline(store, "en_core_web_md", "3.8.0") is None  # said once per change
+    finally:
+        store.close()
