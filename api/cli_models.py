@@ -103,3 +103,48 @@ def models_verify(app: AppContext) -> None:
     click.echo(f"registry: {checked - len(problems)} of {checked} registered path(s) match")
     if bad or problems:
         sys.exit(1)
+
+
+@models.command(name="promote")
+@click.argument("kind", type=click.Choice(KINDS))
+@click.argument("name")
+@click.option("--golden", type=click.Path(dir_okay=False, path_type=Path),
+              help="Golden questions (MuSiQue/HotpotQA format) whose passages the store holds; "
+                   "default: DATA_DIR/golden.json.")
+@click.option("--limit", type=int, help="Only the first N golden questions.")
+@click.option("--force", is_flag=True, help="Promote even when the gate fails (audited as forced).")
+@click.pass_obj
+@handle_errors
+def models_promote(app: AppContext, kind: str, name: str, golden: Path | None, limit: int | None,
+                   force: bool) -> None:
+    """Evaluate the model NAME against the one in use on the golden set and make it the one in use if recall@5 and
+    answer F1 do not drop by more than 1 and 2 points and p95 answer time grows by at most 25%; prints the
+    side-by-side table either way (exit 1 when refused). Servers switch within seconds."""
+    from service.evaluation import load_questions
+    from service.model_lifecycle import golden_path, promote
+
+    path = golden or golden_path(app.settings)
+    if not path.is_file():
+        raise click.UsageError(f"no golden set at {path}: pass --golden FILE")
+    result = promote(app.settings, ServerDB(server_db_path(app.settings.data_dir)), audit_log(app), cli_actor(),
+                     kind, name, load_questions(path, limit), force=force)
+    click.echo(result.table())
+    for reason in result.reasons:
+        click.echo(f"gate: {reason}")
+    if result.promoted:
+        click.echo(f"promoted {name}{' (forced past the gate)' if result.reasons else ''}")
+    else:
+        click.echo(f"not promoted: {result.current} stays in use (--force to override)")
+        sys.exit(1)
+
+
+@models.command(name="rollback")
+@click.argument("kind", type=click.Choice(KINDS))
+@click.pass_obj
+@handle_errors
+def models_rollback(app: AppContext, kind: str) -> None:
+    """Return to the model of KIND in use before the last promotion (audited); servers switch within seconds."""
+    from service.model_lifecycle import rollback
+
+    was, now = rollback(ServerDB(server_db_path(app.settings.data_dir)), audit_log(app), cli_actor(), kind)
+    click.echo(f"rolled back from {was} to {now or 'the settings’ own ' + kind}")

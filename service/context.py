@@ -21,6 +21,8 @@ from retrieval.answer import Answerer
 from retrieval.chain import ChainReader
 from retrieval.retriever import Retriever
 from service import collections, model_stamps
+from service.model_registry import reader_settings
+from service.serverdb import ServerDB, server_db_path
 from service.views import Reading, Views
 
 
@@ -84,8 +86,13 @@ class AppContext:
 
     @cached_property
     def llm(self) -> LocalLLM:
-        """The local LLM (loaded once, on first use)."""
-        return load_llm(self.settings)
+        """The local LLM (loaded once, on first use): the promoted reader unless the settings name one."""
+        db = ServerDB(server_db_path(self.settings.data_dir))
+        try:
+            settings = reader_settings(self.settings, db)
+        finally:
+            db.close()
+        return load_llm(settings)
 
     @cached_property
     def answerer(self) -> Answerer:

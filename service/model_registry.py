@@ -158,3 +158,23 @@ class ModelRegistry:
             if sha != entry.sha256:
                 problems.append((entry, f"checksum changed: {sha[:12]} instead of {entry.sha256[:12]}"))
         return problems
+
+
+def reader_model(entry: ModelEntry) -> str:
+    """What ``llm_model`` names for a reader entry: the packaged name, or the file."""
+    return entry.name if entry.source.startswith("package:") else entry.source
+
+
+def active_reader(db: ServerDB) -> str | None:
+    """The promoted reader (an ``llm_model`` value; see :mod:`service.model_lifecycle`), or None."""
+    rows = db.read("SELECT m.* FROM model_active a JOIN models m ON m.kind = a.kind AND m.name = a.name"
+                   " AND m.version = a.version WHERE a.kind = 'reader'")
+    return reader_model(_entry(rows[0])) if rows else None
+
+
+def reader_settings(settings: Settings, db: ServerDB) -> Settings:
+    """``settings`` with the promoted reader, unless they name a GGUF file or a reader of their own."""
+    if settings.llm_model_path is not None or settings.llm_model != "default":
+        return settings
+    active = active_reader(db)
+    return settings if active is None else settings.model_copy(update={"llm_model": active})

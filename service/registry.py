@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import cast
 
@@ -28,9 +29,12 @@ from retrieval.linking import EntityLinker
 from retrieval.retriever import Retriever
 from service import collections, heap, model_stamps
 from service.entity_cache import CachedEntities
+from service.model_registry import reader_settings
+from service.serverdb import ServerDB, server_db_path
 from service.views import Reading, Views
 
 log = logging.getLogger("hopgraph.api")
+READER_CHECK_S = 3.0  # how often a server looks for a promoted or rolled-back reader
 MODEL_LOAD_LOCK = threading.Lock()
 """Held while a model loads: two threads importing and exporting the same model at once (the first ONNX
 export of the embedder, lazily imported libraries) is not safe."""
@@ -45,6 +49,8 @@ class SharedModels:
         self._ontology: Ontology | None = None
         self._embedder: Embedder | None = None
         self._llm: LocalLLM | None = None
+        self._llm_model = ""  # the llm_model it was loaded as
+        self._llm_checked = float("-inf")
         self._phrases: Callable[[str], list[str]] | None = None
 
     @property
@@ -67,11 +73,23 @@ class SharedModels:
 
     @property
     def llm(self) -> LocalLLM:
-        """The local LLM, loaded on first use."""
+        """The local LLM, loaded on first use; a reader promoted or rolled back (``hopgraph models``) replaces it
+        within :data:`READER_CHECK_S` seconds. Answers already running finish on the model they started with."""
         with self._lock:
-            if self._llm is None:
-                with MODEL_LOAD_LOCK:
-                    self._llm = load_llm(self.settings)
+            now = time.monotonic()
+            if self._llm is None or now - self._llm_checked > READER_CHECK_S:
+                self._llm_checked = now
+                db = ServerDB(server_db_path(self.settings.data_dir))
+                try:
+                    wanted = reader_settings(self.settings, db)
+                finally:
+                    db.close()
+                if self._llm is None or wanted.llm_model != self._llm_model:
+                    with MODEL_LOAD_LOCK:
+                        self._llm = load_llm(wanted)
+                    if self._llm_model:
+                        log.info("reader changed to %s", wanted.llm_model)
+                    self._llm_model = wanted.llm_model
             return self._llm
 
     @property

@@ -34,6 +34,9 @@ CREATE INDEX IF NOT EXISTS audit_collection ON audit(collection, seq);
 CREATE TABLE IF NOT EXISTS models (
     kind TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL, source TEXT NOT NULL, sha256 TEXT NOT NULL,
     size INTEGER NOT NULL, licence TEXT NOT NULL, added_at REAL NOT NULL, PRIMARY KEY (kind, name, version));
+CREATE TABLE IF NOT EXISTS model_active (
+    kind TEXT PRIMARY KEY, name TEXT NOT NULL, version INTEGER NOT NULL, previous_name TEXT,
+    previous_version INTEGER, changed_at REAL NOT NULL);
 """
 ADDED_COLUMNS = (  # columns later versions added: (table, column, declaration)
     ("jobs", "kind", "TEXT NOT NULL DEFAULT 'ingest'"),
