@@ -111,22 +111,29 @@ def models_verify(app: AppContext) -> None:
 @click.option("--golden", type=click.Path(dir_okay=False, path_type=Path),
               help="Golden questions (MuSiQue/HotpotQA format) whose passages the store holds; "
                    "default: DATA_DIR/golden.json.")
+@click.option("--collection", help="Evaluate on this served collection (its store and its golden.json).")
 @click.option("--limit", type=int, help="Only the first N golden questions.")
 @click.option("--force", is_flag=True, help="Promote even when the gate fails (audited as forced).")
 @click.pass_obj
 @handle_errors
-def models_promote(app: AppContext, kind: str, name: str, golden: Path | None, limit: int | None,
-                   force: bool) -> None:
+def models_promote(app: AppContext, kind: str, name: str, golden: Path | None, collection: str | None,
+                   limit: int | None, force: bool) -> None:
     """Evaluate the model NAME against the one in use on the golden set and make it the one in use if recall@5 and
     answer F1 do not drop by more than 1 and 2 points and p95 answer time grows by at most 25%; prints the
     side-by-side table either way (exit 1 when refused). Servers switch within seconds."""
+    from service.collections import collection_settings, exists
     from service.evaluation import load_questions
     from service.model_lifecycle import golden_path, promote
 
-    path = golden or golden_path(app.settings)
+    evaluated = app.settings
+    if collection is not None:
+        if not exists(app.settings, collection):
+            raise click.UsageError(f"no collection {collection!r}")
+        evaluated = collection_settings(app.settings, collection)
+    path = golden or golden_path(evaluated)
     if not path.is_file():
         raise click.UsageError(f"no golden set at {path}: pass --golden FILE")
-    result = promote(app.settings, ServerDB(server_db_path(app.settings.data_dir)), audit_log(app), cli_actor(),
+    result = promote(evaluated, ServerDB(server_db_path(app.settings.data_dir)), audit_log(app), cli_actor(),
                      kind, name, load_questions(path, limit), force=force)
     click.echo(result.table())
     for reason in result.reasons:

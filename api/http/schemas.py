@@ -336,3 +336,11 @@ class ModelOut(Struct):
     size: int
     licence: str
     added_at: float
+
+
+class RolledBack(Struct):
+    """The model a rollback left (``rolled_back``) and the one now in use (None: the settings' own)."""
+
+    kind: str
+    rolled_back: str
+    now: str | None

@@ -29,3 +29,10 @@ def test_admins_list_and_add_models(harness: Harness, tmp_path: Path) -> None:
     assert c.post("/v1/models", json={"kind": "reranker", "path": str(gguf)},
                   headers=harness.h("admin")).status_code in (400, 422)
     assert c.get("/v1/models", headers=harness.h("curator_beta")).status_code == 403
+
+
+def test_rollback_over_http_needs_a_promotion(harness: Harness) -> None:
+    res = harness.client.post("/v1/models/reader/rollback", headers=harness.h("admin"))
+    assert res.status_code == 409 and "nothing to roll back" in res.json()["detail"]
+    assert harness.client.post("/v1/models/reranker/rollback", headers=harness.h("admin")).status_code == 422
+    assert harness.client.post("/v1/models/reader/rollback", headers=harness.h("reader_beta")).status_code == 403

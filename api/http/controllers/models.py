@@ -6,12 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from api.http.auth import caller, requires
 from api.http.deps import RuntimeDep
-from api.http.schemas import ModelIn, ModelOut
+from api.http.schemas import ModelIn, ModelKind, ModelOut, RolledBack
+from service.model_lifecycle import rollback
 from service.model_registry import ModelEntry, ModelRegistry
 
 
@@ -50,3 +51,16 @@ class ModelsController(Controller):
             return _out(entry)
 
         return await runtime.work.query(add)
+
+    @post("/{kind:str}/rollback", status_code=200, summary="Roll back to the previous model")
+    async def rollback_model(self, kind: FromPath[ModelKind], request: Request[Any, Any, Any],
+                             runtime: RuntimeDep) -> RolledBack:
+        """Make the model of ``kind`` in use before the last promotion the one in use again (audited); every
+        server worker switches within seconds. 409 when nothing was promoted."""
+        key = caller(request)
+
+        def back() -> RolledBack:
+            was, now = rollback(runtime.db, runtime.audit, key, kind)
+            return RolledBack(kind, was, now)
+
+        return await runtime.work.query(back)
