@@ -18,6 +18,24 @@ def stable_id(*parts: str, length: int = 16) -> str:
     return digest[:length]
 
 
+def describe_entity(entity_type: str, passages: int, documents: int,
+                    first: tuple[str, int, int] | None = None) -> str:
+    """An entity's description, the same in every store: its type, how many passages and documents mention it,
+    and the sentence of its first mention (``first``: a chunk's text and the mention's span in it), at most
+    240 characters."""
+    summary = f"{entity_type} mentioned in {passages} passage(s) of {documents} document(s)."
+    if first is None:
+        return summary
+    text, start, end = first
+    dot = text.rfind(". ", 0, start)
+    lo = dot + 2 if dot >= 0 else 0
+    hi_dot = text.find(". ", end)
+    hi = hi_dot + 1 if hi_dot >= 0 else len(text)
+    snippet = " ".join(text[lo:hi].split())
+    snippet = snippet[:237] + "..." if len(snippet) > 240 else snippet
+    return f'{summary} "{snippet}"'
+
+
 @dataclass(frozen=True, slots=True)
 class Document:
     """One source document (a file, or one record of a JSON/JSONL file)."""

@@ -51,6 +51,7 @@ class SharedModels:
         self._llm: LocalLLM | None = None
         self._llm_model = ""  # the llm_model it was loaded as
         self._llm_checked = float("-inf")
+        self._db: ServerDB | None = None  # where the promoted reader is read from: opened once, kept for the process
         self._phrases: Callable[[str], list[str]] | None = None
 
     @property
@@ -79,11 +80,9 @@ class SharedModels:
             now = time.monotonic()
             if self._llm is None or now - self._llm_checked > READER_CHECK_S:
                 self._llm_checked = now
-                db = ServerDB(server_db_path(self.settings.data_dir))
-                try:
-                    wanted = reader_settings(self.settings, db)
-                finally:
-                    db.close()
+                if self._db is None:
+                    self._db = ServerDB(server_db_path(self.settings.data_dir))
+                wanted = reader_settings(self.settings, self._db)
                 if self._llm is None or wanted.llm_model != self._llm_model:
                     with MODEL_LOAD_LOCK:
                         self._llm = load_llm(wanted)

@@ -22,6 +22,7 @@ from graph.model import (
     ScoredEntity,
     StoreStats,
     TypeCensus,
+    describe_entity,
 )
 from graph.normalize import normalize_name
 from graph.ontology import AliasRules
@@ -157,17 +158,8 @@ class EmbeddedGraphStore(GraphStore):
             " JOIN chunks c ON c.id = m.chunk_id WHERE m.entity_id=? ORDER BY m.doc_id, m.start LIMIT 1",
             (entity_id,),
         )
-        summary = f"{entity_type} mentioned in {counts[0]} passage(s) of {counts[1]} document(s)."
-        if first:
-            text, start, end = str(first[0][0]), int(first[0][1]), int(first[0][2])
-            lo = max(text.rfind(". ", 0, start) + 2, 0) if text.rfind(". ", 0, start) >= 0 else 0
-            hi_dot = text.find(". ", end)
-            hi = hi_dot + 1 if hi_dot >= 0 else len(text)
-            snippet = " ".join(text[lo:hi].split())
-            if len(snippet) > 240:
-                snippet = snippet[:237] + "..."
-            summary += f' "{snippet}"'
-        return summary
+        span = (str(first[0][0]), int(first[0][1]), int(first[0][2])) if first else None
+        return describe_entity(entity_type, int(counts[0]), int(counts[1]), span)
 
     def entity_names(self, entity_ids: Sequence[str]) -> dict[str, str]:
         """See :meth:`GraphStore.entity_names`."""

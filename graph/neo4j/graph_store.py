@@ -31,6 +31,7 @@ from graph.model import (
     ScoredEntity,
     StoreStats,
     TypeCensus,
+    describe_entity,
 )
 from graph.neo4j.connection import Neo4jConnection
 from graph.normalize import normalize_name
@@ -59,16 +60,6 @@ def _relation(r: neo4j.Record) -> Relation:
         for v in r["evidence"]
     )
     return Relation(r["id"], r["head"], r["type"], r["tail"], float(r["confidence"]), evidence)
-
-
-def _snippet(text: str, start: int, end: int) -> str:
-    """The sentence around ``[start, end)`` of ``text``, at most 240 characters."""
-    dot = text.rfind(". ", 0, start)
-    lo = dot + 2 if dot >= 0 else 0
-    hi_dot = text.find(". ", end)
-    hi = hi_dot + 1 if hi_dot >= 0 else len(text)
-    snippet = " ".join(text[lo:hi].split())
-    return snippet[:237] + "..." if len(snippet) > 240 else snippet
 
 
 def _dedupe_last(bundles: Sequence[DocumentBundle]) -> list[DocumentBundle]:
@@ -251,10 +242,9 @@ class Neo4jGraphStore(GraphStore):
         row = records[0]
         aliases = tuple(r["surface"] for r in self._conn.read(self._q.ENTITY_ALIASES, id=entity_id))
         counts = self._conn.read(self._q.ENTITY_MENTION_COUNTS, id=entity_id)[0]
-        description = f"{row['type']} mentioned in {counts['chunks']} passage(s) of {counts['docs']} document(s)."
         first = self._conn.read(self._q.ENTITY_FIRST_MENTION, id=entity_id)
-        if first:
-            description += f' "{_snippet(first[0]["text"], int(first[0]["start"]), int(first[0]["end"]))}"'
+        span = (first[0]["text"], int(first[0]["start"]), int(first[0]["end"])) if first else None
+        description = describe_entity(row["type"], int(counts["chunks"]), int(counts["docs"]), span)
         return Entity(row["id"], row["name"], row["type"], aliases, description, bool(row["pinned"]))
 
     def existing_entities(self, entity_ids: Iterable[str]) -> set[str]:

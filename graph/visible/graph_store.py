@@ -28,6 +28,7 @@ from graph.model import (
     ScoredEntity,
     StoreStats,
     TypeCensus,
+    describe_entity,
 )
 from graph.normalize import normalize_name
 from graph.ontology import AliasRules
@@ -75,16 +76,6 @@ class SnapshotCache:
 
 def _relation(rel: VisibleRelation) -> Relation:
     return Relation(rel.id, rel.head, rel.type, rel.tail, rel.confidence, tuple(rel.evidence))
-
-
-def _snippet(text: str, start: int, end: int) -> str:
-    """The sentence around ``[start, end)`` of ``text``, at most 240 characters (as the stores describe)."""
-    dot = text.rfind(". ", 0, start)
-    lo = dot + 2 if dot >= 0 else 0
-    hi_dot = text.find(". ", end)
-    hi = hi_dot + 1 if hi_dot >= 0 else len(text)
-    snippet = " ".join(text[lo:hi].split())
-    return snippet[:237] + "..." if len(snippet) > 240 else snippet
 
 
 class VisibleGraph(GraphStore):
@@ -166,13 +157,13 @@ class VisibleGraph(GraphStore):
         mentions = data.mentions_by_entity.get(entity_id, [])
         n_chunks = len({m[0] for m in mentions})
         n_docs = len({m[1] for m in mentions})
-        description = f"{ent.type} mentioned in {n_chunks} passage(s) of {n_docs} document(s)."
+        span: tuple[str, int, int] | None = None
         if mentions:
             cid, _, start, end, _, _ = mentions[0]
             found = self._base.get_chunks([cid])
             if found:
-                chunk = found[0]
-                description += f' "{_snippet(chunk.text, start - chunk.start, end - chunk.start)}"'
+                span = (found[0].text, start - found[0].start, end - found[0].start)
+        description = describe_entity(ent.type, n_chunks, n_docs, span)
         return Entity(ent.id, ent.name, ent.type, ent.aliases, description, ent.pinned)
 
     def entity_names(self, entity_ids: Sequence[str]) -> dict[str, str]:
