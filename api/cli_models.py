@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from api.cli_audit import audit_log, cli_actor
+from api.cli_embeddings import migrate_embeddings, prune_embeddings, rollback_embedder
 from api.cli_errors import handle_errors
 from service.context import AppContext
 from service.model_registry import KINDS, ModelEntry, ModelRegistry
@@ -147,11 +148,20 @@ def models_promote(app: AppContext, kind: str, name: str, golden: Path | None, c
 
 @models.command(name="rollback")
 @click.argument("kind", type=click.Choice(KINDS))
+@click.option("--collection", help="For an embedder: roll back this served collection's vectors.")
 @click.pass_obj
 @handle_errors
-def models_rollback(app: AppContext, kind: str) -> None:
-    """Return to the model of KIND in use before the last promotion (audited); servers switch within seconds."""
+def models_rollback(app: AppContext, kind: str, collection: str | None) -> None:
+    """Return to the model of KIND in use before the last promotion (a reader) or migration (an embedder: its
+    vectors were kept), audited; servers switch within seconds."""
     from service.model_lifecycle import rollback
 
+    if kind == "embedder":
+        rollback_embedder(app, collection)
+        return
     was, now = rollback(ServerDB(server_db_path(app.settings.data_dir)), audit_log(app), cli_actor(), kind)
     click.echo(f"rolled back from {was} to {now or 'the settings’ own ' + kind}")
+
+
+models.add_command(migrate_embeddings)
+models.add_command(prune_embeddings)

@@ -15,6 +15,7 @@ class RetrievalOut(msgspec.Struct, kw_only=True):
     question: str
     mode: str
     latency_ms: float
+    embedding_model: str  # the model whose vectors ranked the passages (changes when a migration switches)
     linked: list[LinkedEntity]
     passages: list[Passage]
 
@@ -38,6 +39,7 @@ class AnswerOut(msgspec.Struct, kw_only=True):
 def retrieval_out(result: RetrievalResult) -> RetrievalOut:
     """The serialisable form of a retrieval result."""
     return RetrievalOut(question=result.question, mode=result.mode, latency_ms=result.latency_ms,
+                        embedding_model=result.embedding_model,
                         linked=list(result.linked), passages=list(result.passages))
 
 

@@ -12,7 +12,7 @@ import hashlib
 import json
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -30,6 +30,7 @@ from graph.knowledge import KnowledgeStore
 from graph.model import Chunk, Document, DocumentBundle, Entity, stable_id
 from graph.normalize import normalize_name
 from graph.ontology import AliasRules
+from graph.ports import VectorStore
 from inference.embedder import Embedder
 
 STAGES = ("read", "nlp", "embed", "write")
@@ -84,12 +85,26 @@ def _make_document(source: str, rec: SourceRecord, acl: tuple[str, ...]) -> Docu
     return Document(document_id(source, rec.key), source, digest, rec.title, text, meta, acl)
 
 
-def _vector_text(entity: Entity, rules: AliasRules) -> str:
+def entity_vector_text(name: str, entity_type: str, pinned: bool, rules: AliasRules) -> str:
     """What an entity's vector embeds: its merge key, the same whichever document named it first (a curated
     name for a pinned entity), so that the vector says nothing about a document a viewer may not see."""
-    if entity.pinned:
-        return entity.name
-    return normalize_name(entity.name, entity.type, rules) or entity.name
+    if pinned:
+        return name
+    return normalize_name(name, entity_type, rules) or name
+
+
+def chunk_vector_text(title: str, text: str) -> str:
+    """What a chunk's vector embeds: its text, after the document's title when the chunk does not hold it."""
+    return f"{title}: {text}" if title and title not in text else text
+
+
+def embeds_entity_type(entity_type: str) -> bool:
+    """Whether entities of this type get a vector (dates are linked by exact match only)."""
+    return entity_type not in _NOT_EMBEDDED_TYPES
+
+
+def _vector_text(entity: Entity, rules: AliasRules) -> str:
+    return entity_vector_text(entity.name, entity.type, entity.pinned, rules)
 
 
 def _title_in(doc: Document, start: int, end: int) -> tuple[str, int]:
@@ -123,8 +138,14 @@ class IngestPipeline:
         max_file_bytes: int,
         json_fields: JsonFields,
         batch_documents: int = 64,
+        mirrors: Callable[[], Sequence[tuple[VectorStore, Embedder]]] | None = None,
     ) -> None:
+        """Args:
+        mirrors: the other vector spaces ingest keeps current (a migration's new vectors, the previous
+            model's for rollback) with the embedder of each, asked once per written batch.
+        """
         self._store = store
+        self._mirrors = mirrors
         self._nlp = nlp
         self._embedder = embedder
         self._chunker = chunker
@@ -192,8 +213,7 @@ class IngestPipeline:
                 res = next(it)
                 rejected += res.mentions.rejected + res.rejected_relations
                 extractions.append(ChunkExtraction(c.id, c.start, res.mentions.mentions, res.relations))
-                prefix = doc.title if doc.title and doc.title not in c.text else ""
-                embed_texts.append(f"{prefix}: {c.text}" if prefix else c.text)
+                embed_texts.append(chunk_vector_text(doc.title, c.text))
             entities, mentions, relations = canonicalise(doc.id, extractions, rules, self._curation)
             for e in entities:
                 if e.id not in embedded and e.type not in _NOT_EMBEDDED_TYPES:
@@ -225,12 +245,32 @@ class IngestPipeline:
                                chunk_vecs[offset : offset + n], b.rejected)
             )
             offset += n
-        self._store.write(bundles, prepared.entity_ids, entity_vecs)
+        removed = self._store.write(bundles, prepared.entity_ids, entity_vecs)
+        for vectors, embedder in self._mirrors() if self._mirrors is not None else ():
+            self._mirror(vectors, embedder, prepared, bundles, removed)
         report.stages["write"] += time.perf_counter() - t0
         report.documents += len(bundles)
         report.chunks += sum(len(b.chunks) for b in bundles)
         report.rejected += sum(b.rejected for b in bundles)
         return len(bundles)
+
+    @staticmethod
+    def _mirror(vectors: VectorStore, embedder: Embedder, prepared: _Prepared, bundles: list[DocumentBundle],
+                removed: Sequence[str]) -> None:
+        """Write the batch's chunk and entity vectors into another space too, embedded by its own model."""
+        encoded = embedder.encode(prepared.embed_texts + prepared.entity_names)
+        n = len(prepared.embed_texts)
+        offset = 0
+        mirrored = []
+        for b in bundles:
+            k = len(b.chunks)
+            mirrored.append(DocumentBundle(b.document, b.chunks, (), (), (), encoded[offset : offset + k]))
+            offset += k
+        vectors.write_documents(mirrored)
+        if prepared.entity_ids:
+            vectors.upsert_entities(prepared.entity_ids, encoded[n:])
+        if removed:
+            vectors.delete_entities(removed)
 
     def _batches(self, docs: list[Document]) -> Iterator[list[Document]]:
         for i in range(0, len(docs), self._batch):

@@ -33,6 +33,7 @@ class KnowledgeStore:
         self.vectors = vectors
         self._atomic = atomic
         self._on_close = on_close
+        self._closers: list[Callable[[], None]] = []
 
     def write(
         self,
@@ -70,8 +71,14 @@ class KnowledgeStore:
                 self.vectors.delete_entities(removed)
         return removed
 
+    def also_close(self, closer: Callable[[], None]) -> None:
+        """Run ``closer`` first when the store is closed (what was opened beside it, e.g. other vector spaces)."""
+        self._closers.append(closer)
+
     def close(self) -> None:
         """Close both stores."""
+        while self._closers:
+            self._closers.pop()()
         self.graph.close()
         self.vectors.close()
         if self._on_close is not None:

@@ -202,7 +202,10 @@ class GraphStore(ABC):
 
 
 class VectorStore(ABC):
-    """Chunk and entity vectors, vector search and keyword (BM25) search."""
+    """Chunk and entity vectors, vector search and keyword (BM25) search, of one vector space
+    (:mod:`graph.spaces`)."""
+
+    space: str = ""
 
     @abstractmethod
     def write_documents(self, bundles: Sequence[DocumentBundle]) -> None:
@@ -256,6 +259,22 @@ class VectorStore(ABC):
     @abstractmethod
     def missing_entities(self, entity_ids: Iterable[str]) -> set[str]:
         """Which of ``entity_ids`` have no vector yet."""
+
+    @abstractmethod
+    def chunk_docs(self) -> dict[str, str]:
+        """Every stored chunk id with its document id (what a migration compares two spaces by)."""
+
+    @abstractmethod
+    def entity_ids(self) -> set[str]:
+        """Every entity id that has a vector."""
+
+    @abstractmethod
+    def drop(self) -> None:
+        """Delete this vector space and everything in it (the original space is emptied instead).
+
+        Raises:
+            StoreError: the store failed.
+        """
 
     @abstractmethod
     def close(self) -> None:

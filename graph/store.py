@@ -15,6 +15,7 @@ from graph.knowledge import KnowledgeStore
 from graph.ledger import Ledger, LedgeredKnowledgeStore
 from graph.ontology import Ontology
 from graph.ports import GraphStore, VectorStore
+from graph.spaces import active_space
 
 
 def open_store(settings: Settings, ontology: Ontology) -> KnowledgeStore:
@@ -24,7 +25,8 @@ def open_store(settings: Settings, ontology: Ontology) -> KnowledgeStore:
     freely. Both embedded: one SQLite database, one transaction per batch. Otherwise a
     :class:`graph.ledger.LedgeredKnowledgeStore` keeps the two consistent; it repairs
     pending intents here, before it is returned. An embedded half uses the SQLite
-    database only for its own tables.
+    database only for its own tables. The vectors are those of the store's active
+    vector space (:mod:`graph.spaces`).
 
     Raises:
         ConfigError: the combination of stores is not available.
@@ -37,15 +39,16 @@ def open_store(settings: Settings, ontology: Ontology) -> KnowledgeStore:
         from graph.embedded.vector_store import EmbeddedVectorStore
 
         db = EmbeddedDatabase(settings.db_path)
-        return KnowledgeStore(
-            EmbeddedGraphStore(db, ontology.aliases),
-            EmbeddedVectorStore(db),
-            atomic=db.transaction,
-            on_close=db.close,
-        )
+        try:
+            graph_store = EmbeddedGraphStore(db, ontology.aliases)
+            vector_store = EmbeddedVectorStore(db, active_space(graph_store))
+        except BaseException:
+            db.close()
+            raise
+        return KnowledgeStore(graph_store, vector_store, atomic=db.transaction, on_close=db.close)
     with ExitStack() as stack:
         graph, ledger = _open_graph(settings, ontology, stack)
-        vectors = _open_vectors(settings, stack)
+        vectors = _open_vectors(settings, stack, active_space(graph))
         closers = stack.pop_all()
         store = _ledgered(graph, vectors, ledger, settings.store_repair_after_s, closers.close)
     try:
@@ -93,8 +96,24 @@ def _open_graph(settings: Settings, ontology: Ontology, stack: ExitStack) -> tup
     raise ConfigError(f"unknown graph_store {settings.graph_store!r}")
 
 
-def _open_vectors(settings: Settings, stack: ExitStack) -> VectorStore:
-    """The vector store; its closer goes on ``stack``."""
+def open_vector_space(settings: Settings, space: str) -> VectorStore:
+    """The vector store of ``space`` alone, on a connection of its own (closed by its ``close``): what a migration
+    fills and what ingest keeps current beside the active space.
+
+    Raises:
+        StoreUnavailableError, StoreError: the store cannot be opened.
+    """
+    with ExitStack() as stack:
+        vectors = _open_vectors(settings, stack, space, own=True)
+        closers = stack.pop_all()
+    if settings.vector_store == "weaviate":
+        return vectors  # its close() closes its client and liveness check
+    closers.close()  # nothing registered for an owned embedded database
+    return vectors
+
+
+def _open_vectors(settings: Settings, stack: ExitStack, space: str = "", own: bool = False) -> VectorStore:
+    """The vector store of ``space``; its closer goes on ``stack`` (``own``: it closes its own database)."""
     if settings.vector_store == "weaviate":
         from graph.weaviate.connection import Liveness, connect
         from graph.weaviate.vector_store import WeaviateVectorStore
@@ -107,14 +126,20 @@ def _open_vectors(settings: Settings, stack: ExitStack) -> VectorStore:
         liveness = Liveness(settings.weaviate_host, settings.weaviate_http_port, settings.weaviate_secure,
                             min(settings.store_timeout_s, 5.0))
         stack.callback(liveness.close)
-        return WeaviateVectorStore(client, settings.weaviate_collection_prefix, liveness)
+        return WeaviateVectorStore(client, settings.weaviate_collection_prefix, liveness, space)
     if settings.vector_store == "embedded":
         from graph.embedded.database import EmbeddedDatabase
         from graph.embedded.vector_store import EmbeddedVectorStore
 
         db = EmbeddedDatabase(settings.db_path)
+        if own:
+            try:
+                return EmbeddedVectorStore(db, space, owns_db=True)
+            except BaseException:
+                db.close()
+                raise
         stack.callback(db.close)
-        return EmbeddedVectorStore(db)
+        return EmbeddedVectorStore(db, space)
     raise ConfigError(f"unknown vector_store {settings.vector_store!r}")
 
 

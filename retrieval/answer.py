@@ -237,7 +237,8 @@ class Answerer:
         reading = self._reader.read(result, facts, on_token, max_steps=1 if one_pass else None)
         if found is not None and self._stops_short(found, reading.text):
             return self._chain_answer(result, found, facts, reading)
-        read = RetrievalResult(result.question, result.mode, reading.passages, result.linked, result.latency_ms)
+        read = RetrievalResult(result.question, result.mode, reading.passages, result.linked, result.latency_ms,
+                               result.embedding_model)
         if not reading.text or reading.outcome == "wrong-type":  # "Belgium" does not answer "when?"; steps show it
             return Answer(NO_ANSWER, [], False, "llm", read, reading.removed_citations, reading.timings, facts,
                           reading.steps)

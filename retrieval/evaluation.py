@@ -224,7 +224,8 @@ def evaluate(
             for k in KS:
                 recalls[k].append(recall_at(titles, q.gold_titles, k))
             if answerer is not None:
-                top = RetrievalResult(result.question, mode, result.passages[:5], result.linked, result.latency_ms)
+                top = RetrievalResult(result.question, mode, result.passages[:5], result.linked, result.latency_ms,
+                                      result.embedding_model)
                 x = answerer.extractive(top)
                 scores.xem.append(exact_match(x.short, q.answers))
                 scores.xf1.append(token_f1(x.short, q.answers))

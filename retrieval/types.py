@@ -53,3 +53,4 @@ class RetrievalResult:
     passages: list[Passage]
     linked: list[LinkedEntity]
     latency_ms: float = 0.0
+    embedding_model: str = ""  # the model whose vectors ranked the passages ("" where none did)

@@ -26,8 +26,8 @@ from extraction.pipeline import IngestPipeline
 from extraction.readers import JsonFields
 from graph.knowledge import KnowledgeStore
 from graph.store import drop_server_data
-from inference.embedder import Embedder
 from service import model_stamps
+from service.vector_spaces import Embedders, Mirrors
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 _NAME = re.compile(NAME_PATTERN)
@@ -149,19 +149,23 @@ def collection_settings(settings: Settings, name: str) -> Settings:
     return settings.model_copy(update=update)
 
 
-def build_pipeline(settings: Settings, store: KnowledgeStore, nlp: NlpRunner, embedder: Embedder) -> IngestPipeline:
-    """An ingest pipeline over one collection's store and shared models (as :meth:`AppContext.pipeline`).
+def build_pipeline(settings: Settings, store: KnowledgeStore, nlp: NlpRunner, embedders: Embedders) -> IngestPipeline:
+    """An ingest pipeline over one collection's store and shared models (as :meth:`AppContext.pipeline`): it
+    embeds with the store's model (:meth:`Embedders.of_store`) and writes every other live vector space too.
 
     Raises:
         ConfigError: the store was built with another embedding model (see :mod:`service.model_stamps`).
     """
+    embedder = embedders.of_store(store)
     model_stamps.check_embedder(store, embedder.identity)
     model_stamps.check_pipeline(store, *pipeline_identity(settings.spacy_model))
+    mirrors = Mirrors(settings, store, embedders)
+    store.also_close(mirrors.close)
     return IngestPipeline(
         store, nlp, embedder, Chunker(settings.chunk_size, settings.chunk_overlap),
         max_file_bytes=settings.max_file_bytes,
         json_fields=JsonFields(settings.json_text_field, settings.json_title_field, settings.json_id_field),
-        batch_documents=settings.write_batch_documents,
+        batch_documents=settings.write_batch_documents, mirrors=mirrors,
     )
 
 

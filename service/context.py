@@ -23,6 +23,7 @@ from retrieval.retriever import Retriever
 from service import collections, model_stamps
 from service.model_registry import reader_settings
 from service.serverdb import ServerDB, server_db_path
+from service.vector_spaces import Embedders
 from service.views import Reading, Views
 
 
@@ -70,14 +71,21 @@ class AppContext:
         return phrases
 
     @cached_property
+    def embedders(self) -> Embedders:
+        """Embedding models by name (the settings' own is :attr:`embedder`)."""
+        return Embedders(self.settings, lambda: self.embedder)
+
+    @cached_property
     def checked_embedder(self) -> Embedder:
-        """The embedder, once the store agreed it is the one that built (or will build) its vectors.
+        """The embedder of the store's vectors in use (its active vector space's model, else the settings'), once
+        the store agreed it is the one that built (or will build) them.
 
         Raises:
             ConfigError: the store was built with another embedding model.
         """
-        model_stamps.check_embedder(self.store, self.embedder.identity)
-        return self.embedder
+        embedder = self.embedders.of_store(self.store)
+        model_stamps.check_embedder(self.store, embedder.identity)
+        return embedder
 
     @cached_property
     def retriever(self) -> Retriever:
@@ -115,7 +123,7 @@ class AppContext:
 
     def pipeline(self) -> IngestPipeline:
         """An ingest pipeline over the store and models (the same one an ingest job builds)."""
-        return collections.build_pipeline(self.settings, self.store, self.nlp, self.checked_embedder)
+        return collections.build_pipeline(self.settings, self.store, self.nlp, self.embedders)
 
     def close(self) -> None:
         """Close the store if it was opened."""

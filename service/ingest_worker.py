@@ -34,6 +34,7 @@ from inference.embedder import Embedder, load_embedder
 from service import collections, curation
 from service.jobs import Job, JobStore
 from service.serverdb import ServerDB, server_db_path
+from service.vector_spaces import Embedders
 
 log = logging.getLogger("hopgraph.ingest")
 MAX_ATTEMPTS = 3
@@ -132,25 +133,34 @@ class IngestWorker:
         self._nlp_processes = nlp_processes if nlp_processes is not None else (1 if settings.threads > 1 else 0)
         self._ontology: Ontology | None = None
         self._embedder: Embedder | None = None
+        self._embedders = Embedders(settings, self._default_embedder, self._load_embedder)
         self._nlp: NlpRunner | None = None
         self._parent = os.getppid()
 
-    def _models(self, ontology_path: Path | None) -> tuple[Ontology, NlpRunner, Embedder]:
+    @staticmethod
+    def _load_embedder(settings: Settings) -> Embedder:
+        from service.registry import MODEL_LOAD_LOCK
+
+        with MODEL_LOAD_LOCK:  # in thread mode the server may be loading the same model
+            return load_embedder(settings)
+
+    def _default_embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = self._load_embedder(self._settings)
+        return self._embedder
+
+    def _models(self, ontology_path: Path | None) -> tuple[Ontology, NlpRunner, Embedders]:
         """The models for a job; the spaCy stage is restarted when the job's ontology differs."""
         ontology = load_ontology(ontology_path)
         if self._ontology is not None and ontology != self._ontology and self._nlp is not None:
             self._nlp.close()
             self._nlp = None
         self._ontology = ontology
-        if self._embedder is None:
-            from service.registry import MODEL_LOAD_LOCK
-
-            with MODEL_LOAD_LOCK:  # in thread mode the server may be loading the same model
-                self._embedder = load_embedder(self._settings)
+        self._default_embedder()
         if self._nlp is None:
             self._nlp = NlpRunner(self._settings.spacy_model, self._ontology, processes=self._nlp_processes)
             self._nlp.start()
-        return self._ontology, self._nlp, self._embedder
+        return self._ontology, self._nlp, self._embedders
 
     def _orphaned(self) -> bool:
         return os.getppid() != self._parent
@@ -182,12 +192,12 @@ class IngestWorker:
     def _ingest(self, job: Job, base: Path, progress: Callable[[int, int], None]) -> tuple[IngestReport, list[str]]:
         """Run the pipeline over the job's files; returns the report and the ids of the files' documents."""
         csettings = collections.collection_settings(self._settings, job.collection)
-        ontology, nlp, embedder = self._models(csettings.ontology_path)
+        ontology, nlp, embedders = self._models(csettings.ontology_path)
         store = open_store(csettings, ontology)
         try:
             paths = [base / p for p in job.paths]
             acl = tuple(str(p) for p in job.payload.get("acl", []))
-            report = collections.build_pipeline(csettings, store, nlp, embedder).run(paths, None, progress, acl=acl)
+            report = collections.build_pipeline(csettings, store, nlp, embedders).run(paths, None, progress, acl=acl)
             documents = [d.id for p in paths for d in store.graph.find_documents(str(p.resolve()))]
             return report, documents
         finally:
@@ -196,10 +206,10 @@ class IngestWorker:
     def _curate(self, job: Job, progress: Callable[[int, int], None]) -> tuple[IngestReport, list[str]]:
         """Extract again the documents of the entities a curation change touched."""
         csettings = collections.collection_settings(self._settings, job.collection)
-        ontology, nlp, embedder = self._models(csettings.ontology_path)
+        ontology, nlp, embedders = self._models(csettings.ontology_path)
         store = open_store(csettings, ontology)
         try:
-            pipeline = collections.build_pipeline(csettings, store, nlp, embedder)
+            pipeline = collections.build_pipeline(csettings, store, nlp, embedders)
             entities = [str(e) for e in job.payload.get("entities", [])]
             reembed = frozenset(str(e) for e in job.payload.get("reembed", []))
             return curation.apply(pipeline, store.graph, entities, reembed, progress), job.documents

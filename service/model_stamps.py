@@ -13,6 +13,7 @@ from dataclasses import asdict
 
 from core.errors import ConfigError
 from graph.knowledge import KnowledgeStore
+from graph.spaces import load_spaces
 from inference.identity import EmbedderIdentity
 
 log = logging.getLogger("hopgraph.models")
@@ -21,7 +22,12 @@ PIPELINE = "spacy"
 
 
 def built_with(store: KnowledgeStore) -> EmbedderIdentity | None:
-    """The embedder the store records, or None (a new store, or one from before stamps)."""
+    """The embedder of the store's active vector space (the one a migration switched to), else the one it
+    records, or None (a new store, or one from before stamps)."""
+    record = load_spaces(store.graph)
+    if record is not None and record.active in record.spaces:
+        space = record.spaces[record.active]
+        return EmbedderIdentity(space.name, space.checksum, space.dimension)
     raw = store.graph.model_stamp(EMBEDDER)
     if raw is None:
         return None
@@ -45,8 +51,8 @@ def check_embedder(store: KnowledgeStore, identity: EmbedderIdentity) -> None:
         raise ConfigError(
             f"this store's vectors were built with the embedding model {built.describe()}, but the settings name "
             f"{identity.describe()}: vectors of two models cannot be compared. Set embedding_model back to "
-            f"{built.name!r}, or ingest the documents again into a new collection (data directory) with the new "
-            "model."
+            f"{built.name!r}, or migrate the store's vectors to the new model with 'hopgraph models "
+            "migrate-embeddings NAME' (queries keep being answered meanwhile)."
         )
 
 

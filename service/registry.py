@@ -19,6 +19,7 @@ from graph.access import EVERYONE, Viewer
 from graph.knowledge import KnowledgeStore
 from graph.ontology import Ontology, load_ontology
 from graph.ports import GraphStore
+from graph.spaces import active_space
 from graph.store import open_store
 from inference.embedder import Embedder, load_embedder
 from inference.llm import LocalLLM, load_llm
@@ -31,13 +32,21 @@ from service import collections, heap, model_stamps
 from service.entity_cache import CachedEntities
 from service.model_registry import reader_settings
 from service.serverdb import ServerDB, server_db_path
+from service.vector_spaces import Embedders
 from service.views import Reading, Views
 
 log = logging.getLogger("hopgraph.api")
 READER_CHECK_S = 3.0  # how often a server looks for a promoted or rolled-back reader
+SPACE_CHECK_S = 3.0  # how often an open collection looks for a switched vector space (a migration, a rollback)
 MODEL_LOAD_LOCK = threading.Lock()
 """Held while a model loads: two threads importing and exporting the same model at once (the first ONNX
 export of the embedder, lazily imported libraries) is not safe."""
+
+
+def _load_query_embedder(settings: Settings) -> Embedder:
+    # one intra-op thread: a question is one short text, and concurrency comes from query threads
+    with MODEL_LOAD_LOCK:
+        return load_embedder(settings.model_copy(update={"threads": 1}))
 
 
 class SharedModels:
@@ -53,6 +62,8 @@ class SharedModels:
         self._llm_checked = float("-inf")
         self._db: ServerDB | None = None  # where the promoted reader is read from: opened once, kept for the process
         self._phrases: Callable[[str], list[str]] | None = None
+        self.embedders = Embedders(settings, lambda: self.embedder, _load_query_embedder)
+        """Other embedding models, for collections whose vectors were migrated to one."""
 
     @property
     def ontology(self) -> Ontology:
@@ -67,9 +78,7 @@ class SharedModels:
         """The query embedder (ConfigError/ModelError when it cannot be loaded)."""
         with self._lock:
             if self._embedder is None:
-                # one intra-op thread: a question is one short text, and concurrency comes from query threads
-                with MODEL_LOAD_LOCK:
-                    self._embedder = load_embedder(self.settings.model_copy(update={"threads": 1}))
+                self._embedder = _load_query_embedder(self.settings)
             return self._embedder
 
     @property
@@ -187,14 +196,30 @@ class Collection:
         self.store = store
         self.ontology = ontology
         self.stamp = stamp
-        model_stamps.check_embedder(store, models.embedder.identity)  # ConfigError: built with another model
-        self.retriever = ServingRetriever(store, models.embedder, ontology, phrases=models.phrases)
+        self.space = store.vectors.space  # the vector space it answers from: reopened when another is switched in
+        self._space_checked = time.monotonic()
+        embedder = models.embedders.of_store(store)
+        model_stamps.check_embedder(store, embedder.identity)  # ConfigError: built with another model
+        self.retriever = ServingRetriever(store, embedder, ontology, phrases=models.phrases)
         # the answerer reads entities through a cache (it never writes through this view)
         cached = KnowledgeStore(cast(GraphStore, CachedEntities(store.graph)), store.vectors)
         self.answerer = Answerer(cached, llm_factory=lambda: models.llm, chains=ChainReader(ontology),
                                 retrieve=self.retriever.retrieve)
-        self.views = Views(store, models.embedder, ontology, models.phrases, lambda: models.llm,
+        self.views = Views(store, embedder, ontology, models.phrases, lambda: models.llm,
                            Reading(EVERYONE, store, self.retriever, self.answerer))
+
+    def space_current(self) -> bool:
+        """False once a migration or rollback switched the store to another vector space (read at most every
+        :data:`SPACE_CHECK_S` seconds; a store that cannot be read counts as current until it can)."""
+        now = time.monotonic()
+        if now - self._space_checked < SPACE_CHECK_S:
+            return True
+        self._space_checked = now
+        try:
+            return active_space(self.store.graph) == self.space
+        except HopgraphError as exc:
+            log.warning("cannot read the vector space of collection %s: %s", self.name, exc)
+            return True
 
     def reading(self, viewer: Viewer) -> Reading:
         """What ``viewer`` reads this collection through."""
@@ -241,12 +266,12 @@ class CollectionRegistry:
             return found
 
     def _current(self, found: Collection) -> bool:
-        return collections.exists(self.settings, found.name) and _ontology_stamp(self.settings,
-                                                                                   found.name) == found.stamp
+        return (collections.exists(self.settings, found.name)
+                and _ontology_stamp(self.settings, found.name) == found.stamp and found.space_current())
 
     def peek(self, name: str) -> Collection | None:
-        """The collection if it is open, exists and has the same ontology (no lock; two ``stat`` calls, so the
-        HTTP face runs it in a worker thread)."""
+        """The collection if it is open, exists and has the same ontology and vector space (no lock; two ``stat``
+        calls and, every few seconds, one store read, so the HTTP face runs it in a worker thread)."""
         found = self._open.get(name)
         return found if found is not None and self._current(found) else None
 

@@ -2,11 +2,15 @@
 
 The chunk matrix is cached in memory and reloaded when another writer bumped
 the store's vector generation, so readers in other processes see new data.
+Each vector space (:mod:`graph.spaces`) has its own tables: ``vchunks``,
+``vchunks_fts`` and ``ventities`` for the original one, the same names with
+``_<space>`` after ``vchunks``/``ventities`` for a space a migration added.
 """
 
 from __future__ import annotations
 
 import re
+import sqlite3
 import threading
 from collections.abc import Collection, Iterable, Sequence
 
@@ -23,6 +27,35 @@ _BUMP = (
 )
 _FTS_TOKEN = re.compile(r"\w+", re.UNICODE)
 _STOPWORDS = KEYWORD_STOPWORDS
+
+
+def _space_schema(chunks: str, entities: str) -> str:
+    """The tables of a space added by a migration (the original space's are in the database schema)."""
+    return f"""
+CREATE TABLE IF NOT EXISTS {chunks} (
+    rid INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE, doc_id TEXT NOT NULL,
+    text TEXT NOT NULL, vector BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS {chunks}_doc ON {chunks}(doc_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS {chunks}_fts USING fts5(
+    text, content='{chunks}', content_rowid='rid', tokenize='unicode61 remove_diacritics 2');
+CREATE TRIGGER IF NOT EXISTS {chunks}_ai AFTER INSERT ON {chunks} BEGIN
+    INSERT INTO {chunks}_fts(rowid, text) VALUES (new.rid, new.text); END;
+CREATE TRIGGER IF NOT EXISTS {chunks}_ad AFTER DELETE ON {chunks} BEGIN
+    INSERT INTO {chunks}_fts({chunks}_fts, rowid, text) VALUES ('delete', old.rid, old.text); END;
+CREATE TABLE IF NOT EXISTS {entities} (entity_id TEXT PRIMARY KEY, vector BLOB NOT NULL);
+"""
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of ``script`` (a trigger's body holds semicolons of its own)."""
+    out: list[str] = []
+    current = ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            out.append(current.strip())
+            current = ""
+    return out
 
 
 def _to_blob(vec: Vector) -> bytes:
@@ -59,8 +92,25 @@ class _Matrix:
 class EmbeddedVectorStore(VectorStore):
     """VectorStore over :class:`EmbeddedDatabase`."""
 
-    def __init__(self, db: EmbeddedDatabase) -> None:
+    def __init__(self, db: EmbeddedDatabase, space: str = "", owns_db: bool = False) -> None:
+        """Use ``db``'s tables of ``space`` (created when missing; ``""``: the original space); ``owns_db``:
+        :meth:`close` closes ``db``.
+
+        Raises:
+            StoreError: the tables cannot be created.
+        """
+        if space and not space.isalnum():
+            raise ValueError(f"bad vector space name {space!r}")
         self._db = db
+        self._owns_db = owns_db
+        self.space = space
+        self._vc = f"vchunks_{space}" if space else "vchunks"
+        self._fts = f"{self._vc}_fts"
+        self._ve = f"ventities_{space}" if space else "ventities"
+        if space:
+            with db.transaction() as conn:
+                for statement in _statements(_space_schema(self._vc, self._ve)):
+                    conn.execute(statement)
         self._chunks = _Matrix()
         self._entities = _Matrix()
         self._lock = threading.Lock()
@@ -71,10 +121,10 @@ class EmbeddedVectorStore(VectorStore):
         """See :meth:`VectorStore.write_documents`."""
         with self._db.transaction() as conn:
             for bundle in bundles:
-                conn.execute("DELETE FROM vchunks WHERE doc_id=?", (bundle.document.id,))
+                conn.execute(f"DELETE FROM {self._vc} WHERE doc_id=?", (bundle.document.id,))
                 vectors = np.asarray(bundle.chunk_vectors, dtype=np.float32)
                 conn.executemany(
-                    "INSERT INTO vchunks(chunk_id, doc_id, text, vector) VALUES (?, ?, ?, ?)",
+                    f"INSERT INTO {self._vc}(chunk_id, doc_id, text, vector) VALUES (?, ?, ?, ?)",
                     [
                         (c.id, c.doc_id, c.text, _to_blob(vectors[i]))
                         for i, c in enumerate(bundle.chunks)
@@ -86,7 +136,7 @@ class EmbeddedVectorStore(VectorStore):
         """See :meth:`VectorStore.upsert_entities`."""
         with self._db.transaction() as conn:
             conn.executemany(
-                "INSERT OR REPLACE INTO ventities(entity_id, vector) VALUES (?, ?)",
+                f"INSERT OR REPLACE INTO {self._ve}(entity_id, vector) VALUES (?, ?)",
                 [(eid, _to_blob(vectors[i])) for i, eid in enumerate(entity_ids)],
             )
             conn.execute(_BUMP)
@@ -94,13 +144,13 @@ class EmbeddedVectorStore(VectorStore):
     def delete_document(self, doc_id: str) -> None:
         """See :meth:`VectorStore.delete_document`."""
         with self._db.transaction() as conn:
-            conn.execute("DELETE FROM vchunks WHERE doc_id=?", (doc_id,))
+            conn.execute(f"DELETE FROM {self._vc} WHERE doc_id=?", (doc_id,))
             conn.execute(_BUMP)
 
     def delete_entities(self, entity_ids: Sequence[str]) -> None:
         """See :meth:`VectorStore.delete_entities`."""
         with self._db.transaction() as conn:
-            conn.executemany("DELETE FROM ventities WHERE entity_id=?", [(e,) for e in entity_ids])
+            conn.executemany(f"DELETE FROM {self._ve} WHERE entity_id=?", [(e,) for e in entity_ids])
             conn.execute(_BUMP)
 
     # -- reads ------------------------------------------------------------------
@@ -135,7 +185,7 @@ class EmbeddedVectorStore(VectorStore):
         self, vector: Vector, k: int, doc_ids: Sequence[str] | None = None, exclude_docs: Collection[str] = ()
     ) -> list[ScoredChunk]:
         """See :meth:`VectorStore.search_chunks`."""
-        m = self._load(self._chunks, "SELECT chunk_id, doc_id, vector FROM vchunks ORDER BY rid")
+        m = self._load(self._chunks, f"SELECT chunk_id, doc_id, vector FROM {self._vc} ORDER BY rid")
         if not m.ids:
             return []
         scores = m.vectors @ np.asarray(vector, dtype=np.float32)
@@ -165,8 +215,8 @@ class EmbeddedVectorStore(VectorStore):
             params.extend(ids)
         params.append(k)
         rows = self._db.query(
-            "SELECT v.chunk_id, v.doc_id, -bm25(vchunks_fts) AS score FROM vchunks_fts"
-            f" JOIN vchunks v ON v.rid = vchunks_fts.rowid WHERE vchunks_fts MATCH ?{where}"
+            f"SELECT v.chunk_id, v.doc_id, -bm25({self._fts}) AS score FROM {self._fts}"
+            f" JOIN {self._vc} v ON v.rid = {self._fts}.rowid WHERE {self._fts} MATCH ?{where}"
             " ORDER BY score DESC LIMIT ?",
             params,
         )
@@ -179,8 +229,8 @@ class EmbeddedVectorStore(VectorStore):
             return []
         match = " OR ".join('"' + w.replace('"', '""') + '"' for w in terms)
         rows = self._db.query(
-            "SELECT v.chunk_id, v.doc_id, v.text FROM vchunks_fts JOIN vchunks v ON v.rid = vchunks_fts.rowid"
-            " WHERE vchunks_fts MATCH ? ORDER BY v.chunk_id",
+            f"SELECT v.chunk_id, v.doc_id, v.text FROM {self._fts} JOIN {self._vc} v ON v.rid = {self._fts}.rowid"
+            f" WHERE {self._fts} MATCH ? ORDER BY v.chunk_id",
             (match,),
         )
         hidden = set(exclude_docs)
@@ -188,7 +238,7 @@ class EmbeddedVectorStore(VectorStore):
 
     def search_entities(self, vector: Vector, k: int, min_score: float | None = None) -> list[ScoredEntity]:
         """See :meth:`VectorStore.search_entities`."""
-        m = self._load(self._entities, "SELECT entity_id, '', vector FROM ventities ORDER BY entity_id")
+        m = self._load(self._entities, f"SELECT entity_id, '', vector FROM {self._ve} ORDER BY entity_id")
         if not m.ids or k <= 0:
             return []
         scores = m.vectors @ np.asarray(vector, dtype=np.float32)
@@ -207,10 +257,33 @@ class EmbeddedVectorStore(VectorStore):
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
             rows = self._db.query(
-                f"SELECT entity_id FROM ventities WHERE entity_id IN ({','.join('?' * len(part))})", part
+                f"SELECT entity_id FROM {self._ve} WHERE entity_id IN ({','.join('?' * len(part))})", part
             )
             present |= {str(r[0]) for r in rows}
         return set(ids) - present
 
+    def chunk_docs(self) -> dict[str, str]:
+        """See :meth:`VectorStore.chunk_docs`."""
+        return {str(r[0]): str(r[1]) for r in self._db.query(f"SELECT chunk_id, doc_id FROM {self._vc}")}
+
+    def entity_ids(self) -> set[str]:
+        """See :meth:`VectorStore.entity_ids`."""
+        return {str(r[0]) for r in self._db.query(f"SELECT entity_id FROM {self._ve}")}
+
+    def drop(self) -> None:
+        """See :meth:`VectorStore.drop`: the space's tables go; the original space's are emptied."""
+        with self._db.transaction() as conn:
+            if not self.space:
+                conn.execute(f"DELETE FROM {self._vc}")
+                conn.execute(f"DELETE FROM {self._ve}")
+            else:
+                for name in (f"{self._vc}_ai", f"{self._vc}_ad"):
+                    conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+                for name in (self._fts, self._vc, self._ve):
+                    conn.execute(f"DROP TABLE IF EXISTS {name}")
+            conn.execute(_BUMP)
+
     def close(self) -> None:
-        """See :meth:`VectorStore.close` (the shared database is closed by its owner)."""
+        """See :meth:`VectorStore.close` (a shared database is closed by its owner)."""
+        if self._owns_db:
+            self._db.close()

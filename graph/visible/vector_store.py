@@ -140,5 +140,22 @@ class VisibleVectors(VectorStore):
         """See :meth:`VectorStore.missing_entities`."""
         return self._base.missing_entities(entity_ids)
 
+    def chunk_docs(self) -> dict[str, str]:
+        """See :meth:`VectorStore.chunk_docs`: the visible chunks only."""
+        hidden = self._graph.data().hidden_docs
+        return {c: d for c, d in self._base.chunk_docs().items() if d not in hidden}
+
+    def entity_ids(self) -> set[str]:
+        """See :meth:`VectorStore.entity_ids`: the visible entities only."""
+        return self._base.entity_ids() & set(self._graph.data().entities)
+
+    def drop(self) -> None:
+        """A restricted view is read-only.
+
+        Raises:
+            StoreError: always.
+        """
+        raise self._read_only()
+
     def close(self) -> None:
         """Nothing to release: the underlying store is closed by its owner."""

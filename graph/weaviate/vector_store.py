@@ -5,6 +5,9 @@ Collections (``PREFIX`` is ``Settings.weaviate_collection_prefix``)::
     PREFIXChunk   chunk_id, doc_id (field-tokenised, filterable), text (BM25); vector: precomputed
     PREFIXEntity  entity_id (field-tokenised);                                  vector: precomputed
 
+A vector space a migration added (:mod:`graph.spaces`) has its own pair, ``PREFIX<Space>Chunk`` and
+``PREFIX<Space>Entity`` (``<Space>``: the space name with a capital first letter).
+
 Vectorizer none (vectors come from hopgraph's embedder), cosine HNSW for chunks (flat for entities)
 distance, object UUIDs ``generate_uuid5(chunk_id | entity_id)`` so writes are
 idempotent. Vector scores are cosine similarities (``1 - distance``), as in the
@@ -83,17 +86,25 @@ def _vector_config(exact: bool) -> Any:
     )
 
 
+def space_collections(prefix: str, space: str) -> tuple[str, str]:
+    """The chunk and entity collection names of ``space`` under ``prefix``."""
+    infix = space[:1].upper() + space[1:]
+    return f"{prefix}{infix}Chunk", f"{prefix}{infix}Entity"
+
+
 class WeaviateVectorStore(VectorStore):
     """VectorStore over a Weaviate server."""
 
     def __init__(
-        self, client: weaviate.WeaviateClient, prefix: str = "Hopgraph", liveness: Liveness | None = None
+        self, client: weaviate.WeaviateClient, prefix: str = "Hopgraph", liveness: Liveness | None = None,
+        space: str = "",
     ) -> None:
         """Use a connected client; create the collections if missing.
 
         Args:
             client: a connected client, closed by :meth:`close`.
             prefix: collection name prefix (capitalised, alphanumeric).
+            space: the vector space (``""``: the original one).
             liveness: checked before every call, so that a down server fails in milliseconds
                 (the client itself retries gRPC searches for about a minute); closed by :meth:`close`.
 
@@ -103,8 +114,10 @@ class WeaviateVectorStore(VectorStore):
         """
         self._client = client
         self._liveness = liveness
-        self.chunk_collection = f"{prefix}Chunk"
-        self.entity_collection = f"{prefix}Entity"
+        if space and not space.isalnum():
+            raise ValueError(f"bad vector space name {space!r}")
+        self.space = space
+        self.chunk_collection, self.entity_collection = space_collections(prefix, space)
         with translate_errors("create collections"):
             self._ensure(self.chunk_collection, [_id_property("chunk_id"), _id_property("doc_id"),
                                                  Property(name="text", data_type=DataType.TEXT)])
@@ -329,6 +342,32 @@ class WeaviateVectorStore(VectorStore):
             ))
             present |= {str(o.properties["entity_id"]) for o in result.objects}
         return set(ids) - present
+
+    def chunk_docs(self) -> dict[str, str]:
+        """See :meth:`VectorStore.chunk_docs` (a cursor over the whole collection).
+
+        Raises:
+            StoreUnavailableError, StoreError: the server failed.
+        """
+        def read() -> dict[str, str]:
+            return {str(o.properties["chunk_id"]): str(o.properties["doc_id"])
+                    for o in self._chunks.iterator(return_properties=["chunk_id", "doc_id"])}
+        return self._call("list chunks", read)
+
+    def entity_ids(self) -> set[str]:
+        """See :meth:`VectorStore.entity_ids`.
+
+        Raises:
+            StoreUnavailableError, StoreError: the server failed.
+        """
+        def read() -> set[str]:
+            return {str(o.properties["entity_id"]) for o in self._entities.iterator(return_properties=["entity_id"])}
+        return self._call("list entities", read)
+
+    def drop(self) -> None:
+        """See :meth:`VectorStore.drop`: the space's two collections are deleted (the original space's too: they
+        are created again, empty, by the next store opened on it)."""
+        self.drop_collections()
 
     def close(self) -> None:
         """See :meth:`VectorStore.close`: closes the client."""
