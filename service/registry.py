@@ -198,6 +198,7 @@ class Collection:
         self.stamp = stamp
         self.space = store.vectors.space  # the vector space it answers from: reopened when another is switched in
         self._space_checked = time.monotonic()
+        self._space_stale = False
         embedder = models.embedders.of_store(store)
         model_stamps.check_embedder(store, embedder.identity)  # ConfigError: built with another model
         self.retriever = ServingRetriever(store, embedder, ontology, phrases=models.phrases)
@@ -212,14 +213,14 @@ class Collection:
         """False once a migration or rollback switched the store to another vector space (read at most every
         :data:`SPACE_CHECK_S` seconds; a store that cannot be read counts as current until it can)."""
         now = time.monotonic()
-        if now - self._space_checked < SPACE_CHECK_S:
-            return True
+        if self._space_stale or now - self._space_checked < SPACE_CHECK_S:
+            return not self._space_stale
         self._space_checked = now
         try:
-            return active_space(self.store.graph) == self.space
+            self._space_stale = active_space(self.store.graph) != self.space  # once stale, for good
         except HopgraphError as exc:
             log.warning("cannot read the vector space of collection %s: %s", self.name, exc)
-            return True
+        return not self._space_stale
 
     def reading(self, viewer: Viewer) -> Reading:
         """What ``viewer`` reads this collection through."""

@@ -113,7 +113,10 @@ def connect(
     secure: bool = False,
     timeout_s: float = 30.0,
 ) -> weaviate.WeaviateClient:
-    """Open a client and check that the server answers (HTTP and gRPC).
+    """Open a client and check that the server answers (its REST readiness; gRPC is used from the first query).
+
+    The client's own start-up checks are skipped: besides pinging gRPC they ask the public package index for
+    the newest client version, a call out of the machine that an offline site must never make.
 
     Args:
         host: server host (HTTP and gRPC).
@@ -131,7 +134,7 @@ def connect(
         StoreError: the server refused the connection (e.g. a wrong API key).
     """
     with translate_errors("connect"):
-        return weaviate.connect_to_custom(
+        client = weaviate.connect_to_custom(
             http_host=host,
             http_port=http_port,
             http_secure=secure,
@@ -143,4 +146,9 @@ def connect(
                 timeout=Timeout(init=timeout_s, query=timeout_s, insert=2 * timeout_s),
                 grpc_config=GrpcConfig(channel_options=_GRPC_OPTIONS),
             ),
+            skip_init_checks=True,
         )
+        if not client.is_ready():
+            client.close()
+            raise StoreUnavailableError(f"Weaviate at {host}:{http_port} is not ready")
+        return client
