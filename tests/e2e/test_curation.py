@@ -19,6 +19,7 @@ from graph.ontology import Ontology
 from graph.store import open_store
 from inference.embedder import Embedder
 from service.collections import build_pipeline
+from service.vector_spaces import Embedders
 from tests.conftest import SAMPLES
 from tests.contract.conftest import neo4j_available, weaviate_available  # noqa: F401 - fixtures for the server profile
 
@@ -81,7 +82,7 @@ def test_curation_survives_reingest_and_equals_a_fresh_ingest(
     shutil.copytree(SAMPLES, corpus)
     store = open_store(curated_settings, ontology)
     try:
-        pipeline = build_pipeline(curated_settings, store, nlp, embedder)
+        pipeline = build_pipeline(curated_settings, store, nlp, Embedders(curated_settings, lambda: embedder))
         assert pipeline.run([corpus]).ok
         g, curator = store.graph, Curator(store.graph, ontology)
         pakka, tampere, pirkanmaa = _find(store, "Pakka"), _find(store, "Tampere"), _find(store, "Pirkanmaa")
@@ -145,7 +146,7 @@ def _fresh_view(settings: Settings, ontology: Ontology, nlp: NlpRunner, embedder
     fresh = open_store(settings, ontology)
     try:
         fresh.graph.save_curation_rules(dict(rules))
-        assert build_pipeline(settings, fresh, nlp, embedder).run([corpus]).ok
+        assert build_pipeline(settings, fresh, nlp, Embedders(settings, lambda: embedder)).run([corpus]).ok
         return _view(fresh)
     finally:
         fresh.close()
