@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -40,10 +41,12 @@ def _progress(phase: str, done: int, total: int) -> None:
 @click.option("--limit", type=int, help="Only the first N golden questions.")
 @click.option("--force", is_flag=True, help="Switch even when the gate fails, or without a golden set (audited).")
 @click.option("--prune", is_flag=True, help="Once switched, delete the old vectors (no rollback after that).")
+@click.option("--nice", default=10, show_default=True, type=click.IntRange(0, 19),
+              help="Run at this lower CPU priority, so that queries come first.")
 @click.pass_obj
 @handle_errors
 def migrate_embeddings(app: AppContext, name: str, collection: str | None, golden: Path | None, limit: int | None,
-                       force: bool, prune: bool) -> None:
+                       force: bool, prune: bool, nice: int) -> None:
     """Rebuild the store's vectors with the embedding model NAME (a packaged name or a sentence-transformers path)
     beside the ones in use, while queries and ingest go on; then switch to them if recall@5 on the golden set drops
     by at most 1 point and p95 retrieval latency grows by at most 25%. Resumable: run it again after a crash.
@@ -53,6 +56,8 @@ def migrate_embeddings(app: AppContext, name: str, collection: str | None, golde
     from service.evaluation import load_questions
     from service.model_lifecycle import golden_path
 
+    if nice:
+        os.nice(nice)
     ctx = _context(app, collection)
     path = golden or golden_path(ctx.settings)
     questions = load_questions(path, limit) if path.is_file() else []

@@ -74,6 +74,14 @@ class MigrationResult:
     figures: dict[str, dict[str, float | None]] = field(default_factory=dict)  # "current"/"candidate" -> metric
     reasons: list[str] = field(default_factory=list)  # why the gate failed ([] when it passed or was not run)
 
+    def as_dict(self) -> dict[str, object]:
+        """The JSON form (a migration job's report)."""
+        c = self.counts
+        return {"space": self.space, "model": self.model, "switched": self.switched, "seconds": round(self.seconds, 2),
+                "documents_written": c.documents_written, "chunks_written": c.chunks_written,
+                "entities_written": c.entities_written, "removed": c.documents_deleted + c.entities_deleted,
+                "passes": c.passes, "gate": self.figures, "reasons": self.reasons}
+
     def table(self) -> str:
         """The gate's side-by-side markdown table ("" when no gate ran)."""
         if not self.figures:

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from core.errors import HopgraphError
 from core.process import exit_with_parent
@@ -35,6 +35,9 @@ from service import collections, curation
 from service.jobs import Job, JobStore
 from service.serverdb import ServerDB, server_db_path
 from service.vector_spaces import Embedders
+
+if TYPE_CHECKING:
+    from service.embedding_migration import MigrationResult
 
 log = logging.getLogger("hopgraph.ingest")
 MAX_ATTEMPTS = 3
@@ -216,6 +219,30 @@ class IngestWorker:
         finally:
             store.close()
 
+    def _migrate(self, job: Job, progress: Callable[[int, int], None]) -> MigrationResult:
+        """Migrate the collection's vectors to the job's embedder, gated on the collection's golden.json."""
+        from service.embedding_migration import migrate
+        from service.evaluation import load_questions
+        from service.model_lifecycle import golden_path
+
+        csettings = collections.collection_settings(self._settings, job.collection)
+        ontology, _nlp, embedders = self._models(csettings.ontology_path)
+        golden = golden_path(csettings)
+        questions = load_questions(golden, None) if golden.is_file() else []
+        store = open_store(csettings, ontology)
+        try:
+            return migrate(csettings, store, ontology, embedders, str(job.payload["model"]), questions,
+                           force=bool(job.payload.get("force")), progress=lambda _phase, d, t: progress(d, t))
+        finally:
+            store.close()
+
+    @staticmethod
+    def _finish_migration(jobs: JobStore, job: Job, result: MigrationResult) -> None:
+        if result.switched:
+            jobs.finish(job.id, "succeeded", result.as_dict(), [])
+        else:
+            jobs.finish(job.id, "failed", result.as_dict(), [], error="gate: " + "; ".join(result.reasons))
+
     def run_job(self, jobs: JobStore, job: Job) -> None:
         """Run one claimed job and record how it ended."""
         if job.attempts > MAX_ATTEMPTS:
@@ -239,6 +266,9 @@ class IngestWorker:
                 last = now
 
         try:
+            if job.kind == "migrate":
+                self._finish_migration(jobs, job, self._migrate(job, progress))
+                return
             run = self._curate if job.kind == "curate" else functools.partial(self._ingest, base=base)
             report, documents = run(job, progress=progress)
         except JobCancelled:

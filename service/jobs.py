@@ -42,7 +42,7 @@ class Job:
     errors: list[dict[str, str]] = field(default_factory=list)
     error: str | None = None
     attempts: int = 0
-    kind: str = "ingest"  # "ingest" (files) or "curate" (extract the documents of curated entities again)
+    kind: str = "ingest"  # "ingest" (files), "curate" (extract curated entities' documents again), "migrate"
     payload: dict[str, Any] = field(default_factory=dict)
 
 

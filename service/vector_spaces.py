@@ -17,7 +17,7 @@ from core.errors import ConfigError
 from core.settings import Settings
 from graph.knowledge import KnowledgeStore
 from graph.ports import VectorStore
-from graph.spaces import Space, load_spaces
+from graph.spaces import ORIGINAL, Space, SpaceRecord, load_spaces
 from graph.store import open_vector_space
 from inference.embedder import Embedder, load_embedder
 
@@ -109,3 +109,20 @@ class Mirrors:
             opened, self._open = list(self._open.values()), {}
         for vectors in opened:
             vectors.close()
+
+
+def describe_spaces(store: KnowledgeStore) -> SpaceRecord:
+    """The store's space record; for a store never migrated, one listing its original space (its recorded
+    embedder, if any).
+
+    Raises:
+        StoreError: the store cannot be read.
+    """
+    from service.model_stamps import built_with
+
+    record = load_spaces(store.graph)
+    if record is not None:
+        return record
+    built = built_with(store)
+    spaces = {ORIGINAL: Space(built.name, built.checksum, built.dimension)} if built is not None else {}
+    return SpaceRecord(ORIGINAL, None, spaces)

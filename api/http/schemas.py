@@ -68,7 +68,8 @@ class FileError(Struct):
 
 
 class JobOut(Struct):
-    """A job. ``kind``: ``ingest`` (files) or ``curate`` (documents of curated entities extracted again).
+    """A job. ``kind``: ``ingest`` (files), ``curate`` (documents of curated entities extracted again) or
+    ``migrate`` (the collection's vectors rebuilt with another embedding model; ``report`` holds the gate).
     ``state``: queued, running, succeeded, failed, cancelled (or interrupted, until resumed)."""
 
     id: str
@@ -344,3 +345,38 @@ class RolledBack(Struct):
     kind: str
     rolled_back: str
     now: str | None
+
+
+class MigrateIn(Struct, forbid_unknown_fields=True):
+    """An embedding migration: the model to move the collection's vectors to (a packaged name or a
+    sentence-transformers directory on the server's disk); ``force`` switches past a failed gate or without a
+    golden set (the collection's ``golden.json``)."""
+
+    model: Annotated[str, Meta(min_length=1, max_length=4096)]
+    force: bool = False
+
+
+class SpaceOut(Struct):
+    """One vector space: its embedding model and whether its vectors are complete (``building`` or ``ready``)."""
+
+    name: str
+    checksum: str
+    dimension: int
+    state: str
+
+
+class SpacesOut(Struct):
+    """A collection's vector spaces: ``active`` answers queries (``""``: the original one), ``previous`` is where
+    a rollback returns; every listed space is kept current by ingest."""
+
+    active: str
+    previous: str | None
+    spaces: dict[str, SpaceOut]
+
+
+class EmbedderRolledBack(Struct):
+    """The space and model a rollback switched the collection back to."""
+
+    space: str
+    model: str
+    seconds: float
