@@ -163,7 +163,7 @@ class Retriever:
         }
         passages = self._passages(top, signals, index, linked)
         latency = (time.perf_counter() - started) * 1000.0
-        return RetrievalResult(question, mode, passages, linked, latency, self._embedder.identity.name)
+        return RetrievalResult(question, mode, passages, linked, latency, self._embedder.identity.name, qvec)
 
     def _graph_scores(
         self, index: GraphIndex, linked: Sequence[LinkedEntity], dense: Sequence[ScoredChunk],

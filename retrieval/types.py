@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from retrieval.linking import LinkedEntity
 
@@ -54,3 +55,4 @@ class RetrievalResult:
     linked: list[LinkedEntity]
     latency_ms: float = 0.0
     embedding_model: str = ""  # the model whose vectors ranked the passages ("" where none did)
+    query_vector: Any = None  # the question's embedding (a numpy row), for monitoring; never serialised

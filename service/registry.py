@@ -29,6 +29,7 @@ from retrieval.graph_index import GraphIndex
 from retrieval.linking import EntityLinker
 from retrieval.retriever import Retriever
 from service import collections, heap, model_stamps
+from service.drift import GoldenCentroid
 from service.entity_cache import CachedEntities
 from service.model_registry import reader_settings
 from service.serverdb import ServerDB, server_db_path
@@ -99,6 +100,11 @@ class SharedModels:
                         log.info("reader changed to %s", wanted.llm_model)
                     self._llm_model = wanted.llm_model
             return self._llm
+
+    def reader_name(self) -> str:
+        """The file name of the reader loaded now ("" before one is)."""
+        llm = self._llm
+        return llm.path.name if llm is not None else ""
 
     @property
     def phrases(self) -> Callable[[str], list[str]] | None:
@@ -206,8 +212,9 @@ class Collection:
         cached = KnowledgeStore(cast(GraphStore, CachedEntities(store.graph)), store.vectors)
         self.answerer = Answerer(cached, llm_factory=lambda: models.llm, chains=ChainReader(ontology),
                                 retrieve=self.retriever.retrieve)
+        golden = GoldenCentroid(settings.data_dir / "golden.json", embedder)
         self.views = Views(store, embedder, ontology, models.phrases, lambda: models.llm,
-                           Reading(EVERYONE, store, self.retriever, self.answerer))
+                           Reading(EVERYONE, store, self.retriever, self.answerer, golden))
 
     def space_current(self) -> bool:
         """False once a migration or rollback switched the store to another vector space (read at most every

@@ -23,6 +23,7 @@ from inference.llm import LocalLLM
 from retrieval.answer import Answerer
 from retrieval.chain import ChainReader
 from retrieval.retriever import Retriever
+from service.drift import GoldenCentroid
 
 VIEWS_KEPT = 16
 
@@ -35,6 +36,7 @@ class Reading:
     store: KnowledgeStore
     retriever: Retriever
     answerer: Answerer
+    golden: GoldenCentroid | None = None  # the collection's golden centroid (query drift), when it is served
 
 
 class Views:
@@ -66,7 +68,7 @@ class Views:
             retriever = Retriever(store, self._embedder, self._ontology, phrases=self._phrases)
             answerer = Answerer(store, llm_factory=self._llm_factory, chains=ChainReader(self._ontology),
                                 retrieve=retriever.retrieve)
-            made = Reading(viewer, store, retriever, answerer)
+            made = Reading(viewer, store, retriever, answerer, self._everyone.golden)
             self._views[viewer.key] = made
             while len(self._views) > VIEWS_KEPT:
                 self._views.popitem(last=False)

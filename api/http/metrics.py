@@ -61,6 +61,9 @@ class Counter:
         return lines
 
 
+SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+
+
 class Histogram:
     """Observations in cumulative buckets per label set."""
 
@@ -119,8 +122,22 @@ class Metrics:
                                "Generated answers by outcome: supported (a cited span contains it), unsupported "
                                "(no passage does: flagged, not shown as fact), no_answer.", ("outcome",))
 
+        self.model_answers = Counter("hopgraph_model_answers_total",
+                                     "Generated answers by reader model and outcome (supported, unsupported, "
+                                     "no_answer): compare readers by their no-answer and unsupported rates.",
+                                     ("reader", "outcome"))
+        self.top_score = Histogram("hopgraph_retrieval_top_dense_score",
+                                   "Cosine similarity of the best dense match of each retrieval, by embedding "
+                                   "model: a falling distribution means the corpus answers the questions less well.",
+                                   ("embedder",), buckets=SCORE_BUCKETS)
+        self.golden_similarity = Histogram("hopgraph_query_golden_similarity",
+                                           "Cosine similarity of each question to the centroid of the collection's "
+                                           "golden questions, by embedding model (query drift; see README).",
+                                           ("embedder",), buckets=SCORE_BUCKETS)
+
     def _all(self) -> tuple[Counter | Histogram, ...]:
-        return (self.requests, self.latency, self.retrieval, self.generation, self.tokens, self.answers)
+        return (self.requests, self.latency, self.retrieval, self.generation, self.tokens, self.answers,
+                self.model_answers, self.top_score, self.golden_similarity)
 
     def snapshot(self) -> dict[str, list[list[Any]]]:
         """Every series as JSON-able data: ``{metric name: [[label values, value], ...]}``."""

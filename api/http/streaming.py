@@ -29,6 +29,7 @@ _END = object()
 def record_generation(runtime: Runtime, answer: Answer) -> None:
     """Count the tokens, time and outcome of a generated answer."""
     runtime.metrics.answers.inc(answer_outcome(answer))
+    runtime.metrics.model_answers.inc(runtime.models.reader_name(), answer_outcome(answer))
     if answer.timings:
         runtime.metrics.generation.observe(answer.timings.get("total_s", 0.0))
         runtime.metrics.tokens.inc(amount=answer.timings.get("tokens", 0.0))

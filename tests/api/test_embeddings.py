@@ -63,6 +63,10 @@ def test_migrate_as_a_job_then_roll_back(harness: Harness, tmp_path: Path) -> No
         assert back.status_code == 200 and back.json()["model"] == ORIGINAL, back.text
         time.sleep(SPACE_CHECK_S + 0.5)
         assert _model_of_answers(harness) == ORIGINAL
+        metrics = harness.client.get("/metrics", headers=admin).text
+        for embedder in (ORIGINAL, model):  # per model: top dense scores, and drift once golden.json exists
+            assert f'hopgraph_retrieval_top_dense_score_count{{embedder="{embedder}"}}' in metrics
+            assert f'hopgraph_query_golden_similarity_count{{embedder="{embedder}"}}' in metrics
         audit = harness.client.get("/v1/collections/emb/audit", headers=admin).json()
         actions = {e["action"] for e in (audit["entries"] if isinstance(audit, dict) else audit)}
         assert {"model.migrate", "model.rollback"} <= actions

@@ -25,6 +25,13 @@ async def _retrieve(runtime: Runtime, reading: Reading, question: str, mode: str
                     k: int | None) -> RetrievalResult:
     result = await runtime.work.query(questions.retrieve, reading.retriever, runtime.settings, question, mode, k)
     runtime.metrics.retrieval.observe(result.latency_ms / 1000.0, mode or runtime.settings.retrieval_mode)
+    dense = [p.scores["dense"] for p in result.passages if "dense" in p.scores]
+    if dense:
+        runtime.metrics.top_score.observe(max(dense), result.embedding_model)
+    if reading.golden is not None:
+        similarity = await runtime.work.query(reading.golden.similarity, result.query_vector)
+        if similarity is not None:
+            runtime.metrics.golden_similarity.observe(similarity, result.embedding_model)
     return result
 
 
