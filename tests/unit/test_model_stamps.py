@@ -28,7 +28,7 @@ def test_the_first_embedder_is_recorded_and_another_refused(settings: Settings, 
         other = EmbedderIdentity("bge-small", "f" * 64, 384)
         with pytest.raises(ConfigError, match="built with the embedding model 'all-MiniLM-L6-v2'") as err:
             model_stamps.check_embedder(store, other)
-        assert "bge-small" in str(err.value) and "new collection" in str(err.value)
+        assert "bge-small" in str(err.value) and "migrate-embeddings" in str(err.value)
         assert json.loads(store.graph.model_stamp("embedder") or "{}")["checksum"] == embedder.identity.checksum
     finally:
         store.close()
