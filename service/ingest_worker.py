@@ -236,6 +236,32 @@ class IngestWorker:
         finally:
             store.close()
 
+    def _promote(self, jobs: JobStore, job: Job) -> None:
+        """Evaluate and promote the job's reader on the collection's golden set (``hopgraph models promote``)."""
+        from service.audit import AuditLog
+        from service.evaluation import load_questions
+        from service.model_lifecycle import golden_path, promote
+
+        csettings = collections.collection_settings(self._settings, job.collection)
+        golden = golden_path(csettings)
+        if not golden.is_file():
+            jobs.finish(job.id, "failed", None, [], error=f"collection {job.collection} has no golden set "
+                        "(PUT /v1/collections/{collection}/golden)")
+            return
+        db = ServerDB(server_db_path(self._settings.data_dir))
+        try:
+            result = promote(csettings, db, AuditLog(db), f"key:{job.key_id}", str(job.payload["kind"]),
+                             str(job.payload["name"]), load_questions(golden, None),
+                             force=bool(job.payload.get("force")))
+        finally:
+            db.close()
+        report = {"current": result.current, "candidate": result.candidate, "figures": result.figures,
+                  "passed": result.passed, "reasons": result.reasons, "promoted": result.promoted}
+        if result.promoted:
+            jobs.finish(job.id, "succeeded", report, [])
+        else:
+            jobs.finish(job.id, "failed", report, [], error="gate: " + "; ".join(result.reasons))
+
     @staticmethod
     def _finish_migration(jobs: JobStore, job: Job, result: MigrationResult) -> None:
         if result.switched:
@@ -268,6 +294,9 @@ class IngestWorker:
         try:
             if job.kind == "migrate":
                 self._finish_migration(jobs, job, self._migrate(job, progress))
+                return
+            if job.kind == "promote":
+                self._promote(jobs, job)
                 return
             run = self._curate if job.kind == "curate" else functools.partial(self._ingest, base=base)
             report, documents = run(job, progress=progress)

@@ -8,7 +8,8 @@ more than the margins and p95 answer time does not grow by more than the allowed
 ``force`` overrides (audited as such). ``rollback`` makes the previous entry active again.
 Servers read the active entry every few seconds (:func:`active_reader`).
 
-Only readers can be promoted so far: an embedder change needs its vectors rebuilt first.
+Only readers are promoted: an embedder change is a migration of the store's vectors
+(:mod:`service.embedding_migration`), gated the same way on retrieval.
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ def promote(settings: Settings, db: ServerDB, audit: AuditLog, by: Actor, kind: 
         ConfigError, ModelError, StoreError: as the evaluation.
     """
     if kind != "reader":
-        raise InputError(f"only readers can be promoted; a new {kind} needs the store rebuilt with it first")
+        raise InputError(f"only readers are promoted; move a store to a new {kind} with "
+                         "'hopgraph models migrate-embeddings' (embedders) or 'hopgraph reextract' (spaCy)")
     if not questions:
         raise InputError("the golden set holds no questions")
     registry = ModelRegistry(db)

@@ -14,7 +14,7 @@ from api.http.controllers.audit import AuditController, ServerAuditController
 from api.http.controllers.collections import CollectionsController
 from api.http.controllers.curation import CurationController, CurationRecordsController
 from api.http.controllers.documents import DocumentsController
-from api.http.controllers.embeddings import EmbeddingsController
+from api.http.controllers.embeddings import EmbeddingsController, GoldenController
 from api.http.controllers.graph import GraphController
 from api.http.controllers.jobs import JobsController
 from api.http.controllers.keys import KeysController
@@ -44,7 +44,8 @@ def create_app(settings: Settings, metrics_dir: Path | None = None) -> Litestar:
     collection_scoped = Router(
         path="/v1/collections/{c:str}",
         route_handlers=[DocumentsController, JobsController, QuestionsController, GraphController, AuditController,
-                        OntologyController, CurationController, CurationRecordsController, EmbeddingsController],
+                        OntologyController, CurationController, CurationRecordsController, EmbeddingsController,
+                        GoldenController],
         dependencies={"collection": Provide(provide_collection), "reading": Provide(provide_reading)},
     )
     v1 = Router(

@@ -380,3 +380,17 @@ class EmbedderRolledBack(Struct):
     space: str
     model: str
     seconds: float
+
+
+class PromoteIn(Struct, forbid_unknown_fields=True):
+    """A promotion through the gate: the registry entry ``name``, evaluated on ``collection``'s golden set."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=200)]
+    collection: Annotated[str, Meta(min_length=1, max_length=64)]
+    force: bool = False
+
+
+class GoldenOut(Struct):
+    """The size of a collection's golden set."""
+
+    questions: int

@@ -3,13 +3,11 @@ the running app answering from the new vectors within seconds, rollback; readers
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 from inference.reexport import reexport
 from inference.registry import resolve_embedding_model
-from service import collections
 from service.registry import SPACE_CHECK_S
 from tests.api.conftest import BETA_DOCS, Harness
 
@@ -43,10 +41,14 @@ def test_migrate_as_a_job_then_roll_back(harness: Harness, tmp_path: Path) -> No
         failed = harness.wait_job("emb", ungated.json()["id"])
         assert failed["state"] == "failed" and "golden set" in failed["error"]
 
-        golden = collections.directory(harness.settings, "emb") / "golden.json"
+        bad = harness.client.put("/v1/collections/emb/golden", json=[{"question": "no passages"}], headers=admin)
+        assert bad.status_code == 400 and "item 0" in bad.text
+        assert harness.client.get("/v1/collections/emb/golden", headers=admin).json() == {"questions": 0}
         paragraph = {"title": BETA_DOCS[0]["title"], "paragraph_text": BETA_DOCS[0]["text"], "is_supporting": True}
-        golden.write_text(json.dumps([{"id": "g1", "question": "Who founded Orvane Mining?",
-                                       "answer": "Petra Lindqvist", "paragraphs": [paragraph]}]))
+        golden = [{"id": "g1", "question": "Who founded Orvane Mining?", "answer": "Petra Lindqvist",
+                   "paragraphs": [paragraph]}]
+        put = harness.client.put("/v1/collections/emb/golden", json=golden, headers=admin)
+        assert put.status_code == 200 and put.json() == {"questions": 1}, put.text
         gated = harness.client.post("/v1/collections/emb/embeddings/migrate", json={"model": model}, headers=admin)
         done = harness.wait_job("emb", gated.json()["id"], timeout=300)
         assert done["state"] == "succeeded", done
@@ -69,6 +71,17 @@ def test_migrate_as_a_job_then_roll_back(harness: Harness, tmp_path: Path) -> No
             assert f'hopgraph_query_golden_similarity_count{{embedder="{embedder}"}}' in metrics
         audit = harness.client.get("/v1/collections/emb/audit", headers=admin).json()
         actions = {e["action"] for e in (audit["entries"] if isinstance(audit, dict) else audit)}
-        assert {"model.migrate", "model.rollback"} <= actions
+        assert {"model.migrate", "model.rollback", "golden.replace"} <= actions
+
+        # a reader promotion as a job, gated on the same golden set (forced: the point is the job), rolled back
+        assert harness.client.post("/v1/models/embedder/promote", json={"name": "x", "collection": "emb"},
+                                   headers=admin).status_code == 400
+        queued = harness.client.post("/v1/models/reader/promote",
+                                     json={"name": "smollm2-135m", "collection": "emb", "force": True}, headers=admin)
+        assert queued.status_code == 202 and queued.json()["kind"] == "promote", queued.text
+        promoted = harness.wait_job("emb", queued.json()["id"], timeout=300)
+        assert promoted["state"] == "succeeded" and promoted["report"]["promoted"], promoted
+        assert set(promoted["report"]["figures"]) == {promoted["report"]["current"], promoted["report"]["candidate"]}
+        assert harness.client.post("/v1/models/reader/rollback", headers=admin).status_code == 200
     finally:
         harness.client.delete("/v1/collections/emb", headers=admin)

@@ -1,4 +1,5 @@
-"""A collection's vector spaces (admin): list them, migrate to another embedding model as a job, roll back.
+"""A collection's vector spaces (admin): list them, migrate to another embedding model as a job, roll back; and
+its golden set (curator), which those changes are gated on.
 
 A migration is a ``migrate`` job run by the ingest worker (``service.embedding_migration``): it builds the new
 vectors beside the ones in use while queries and ingest go on, gates them on the collection's ``golden.json``
@@ -9,15 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post, put
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from api.http.auth import caller, requires
 from api.http.deps import CollectionDep, RuntimeDep
-from api.http.schemas import EmbedderRolledBack, JobOut, MigrateIn, SpaceOut, SpacesOut
+from api.http.schemas import EmbedderRolledBack, GoldenOut, JobOut, MigrateIn, SpaceOut, SpacesOut
 from api.http.views import job_out
 from service.embedding_migration import rollback
+from service.golden import golden_count, save_golden
 from service.vector_spaces import describe_spaces
 
 
@@ -67,3 +69,30 @@ class EmbeddingsController(Controller):
             return EmbedderRolledBack(result.space, result.model, round(result.seconds, 3))
 
         return await runtime.work.query(back)
+
+
+class GoldenController(Controller):
+    """The collection's golden set (curator): the questions model changes are gated on."""
+
+    path = "/golden"
+    tags = ["models"]
+    guards = [requires("curator")]
+
+    @put("/", status_code=200, summary="Replace the golden set")
+    async def put_golden(self, data: JSONBody[list[dict[str, Any]]], request: Request[Any, Any, Any],
+                         collection: CollectionDep, runtime: RuntimeDep) -> GoldenOut:
+        """The questions model changes in this collection are gated on (MuSiQue or HotpotQA items with their gold
+        passages and answers); replaced atomically, audited. 400 naming the first bad item."""
+        key = caller(request)
+
+        def save() -> GoldenOut:
+            count = save_golden(collection.settings, data)
+            runtime.audit.record(key, collection.name, "golden.replace", "golden", after={"questions": count})
+            return GoldenOut(count)
+
+        return await runtime.work.query(save)
+
+    @get("/", summary="The golden set's size")
+    async def get_golden(self, collection: CollectionDep, runtime: RuntimeDep) -> GoldenOut:
+        """How many golden questions the collection holds (0: none, so a migration needs ``force``)."""
+        return GoldenOut(await runtime.work.query(golden_count, collection.settings))

@@ -5,13 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody
-from litestar.status_codes import HTTP_201_CREATED
+from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from api.http.auth import caller, requires
 from api.http.deps import RuntimeDep
-from api.http.schemas import ModelIn, ModelKind, ModelOut, RolledBack
+from api.http.schemas import JobOut, ModelIn, ModelKind, ModelOut, PromoteIn, RolledBack
+from api.http.views import job_out
+from core.errors import InputError
+from service import collections
 from service.model_lifecycle import rollback
 from service.model_registry import ModelEntry, ModelRegistry
 
@@ -51,6 +54,31 @@ class ModelsController(Controller):
             return _out(entry)
 
         return await runtime.work.query(add)
+
+    @post("/{kind:str}/promote", status_code=HTTP_202_ACCEPTED, summary="Promote a model through the gate (a job)")
+    async def promote_model(self, kind: FromPath[ModelKind], data: JSONBody[PromoteIn], request: Request[Any, Any, Any],
+                            runtime: RuntimeDep) -> Response[JobOut]:
+        """Queue a ``promote`` job in ``collection`` (audited): the ingest worker evaluates the candidate against
+        the model in use on the collection's ``golden.json`` and promotes it when the gate passes (or ``force``);
+        the job's report holds the side-by-side figures, a refused gate fails it. Only readers can be promoted:
+        an embedder is changed by a migration (``POST /v1/collections/{c}/embeddings/migrate``). 404 when there
+        is no such collection."""
+        key = caller(request)
+        if kind != "reader":
+            raise InputError(f"only readers are promoted; a new {kind} is migrated to "
+                             "(POST /v1/collections/{collection}/embeddings/migrate)")
+
+        def queue() -> JobOut:
+            collections.require(runtime.settings, data.collection)
+            job = runtime.jobs.create(data.collection, [], [], key.id, kind="promote",
+                                      payload={"kind": kind, "name": data.name, "force": data.force})
+            runtime.audit.record(key, data.collection, "model.promote.requested", f"{kind}:{data.name}",
+                                 after={"job": job.id, "force": data.force})
+            return job_out(job)
+
+        out = await runtime.work.query(queue)
+        return Response(out, status_code=HTTP_202_ACCEPTED,
+                        headers={"Location": f"/v1/collections/{data.collection}/jobs/{out.id}"})
 
     @post("/{kind:str}/rollback", status_code=200, summary="Roll back to the previous model")
     async def rollback_model(self, kind: FromPath[ModelKind], request: Request[Any, Any, Any],
