@@ -48,6 +48,7 @@ Progress = Callable[[str, int, int], None]  # (phase, done, total)
 BATCH_DOCUMENTS = 32
 MAX_PASSES = 6
 GATED = ("recall@5", "latency_ms_p95")
+GATE_ROUNDS = 2  # evaluations of each space, in turn, for the latency gate
 
 
 @dataclass(slots=True)
@@ -202,10 +203,21 @@ def _write_entities(target: VectorStore, embedder: Embedder, ontology: Ontology,
     return len(ids)
 
 
-def _figures(store: KnowledgeStore, embedder: Embedder, ontology: Ontology,
-             questions: Sequence[EvalQuestion]) -> dict[str, float | None]:
-    report = evaluate(Retriever(store, embedder, ontology), list(questions), ["hybrid"])["hybrid"].as_dict()
-    return {m: report.get(m) for m in GATED}
+def _gate_figures(current: tuple[KnowledgeStore, Embedder], candidate: tuple[KnowledgeStore, Embedder],
+                  ontology: Ontology, questions: Sequence[EvalQuestion]) -> dict[str, dict[str, float | None]]:
+    """Both spaces' figures on the golden set, each evaluated :data:`GATE_ROUNDS` times in turn; the lowest p95
+    of each is kept, so that load on the machine at one moment does not decide the latency gate."""
+    figures: dict[str, dict[str, float | None]] = {}
+    retrievers = {name: Retriever(store, embedder, ontology) for name, (store, embedder) in
+                  (("current", current), ("candidate", candidate))}
+    for _ in range(GATE_ROUNDS):
+        for name, retriever in retrievers.items():
+            report = evaluate(retriever, list(questions), ["hybrid"])["hybrid"].as_dict()
+            seen = figures.setdefault(name, {"recall@5": report.get("recall@5"), "latency_ms_p95": None})
+            p95 = report.get("latency_ms_p95")
+            if p95 is not None and (seen["latency_ms_p95"] is None or p95 < seen["latency_ms_p95"]):
+                seen["latency_ms_p95"] = p95
+    return figures
 
 
 def judge(current: dict[str, float | None], candidate: dict[str, float | None]) -> list[str]:
@@ -255,8 +267,8 @@ def migrate(settings: Settings, store: KnowledgeStore, ontology: Ontology, embed
         if questions:
             if progress is not None:
                 progress("gate: evaluating both spaces on the golden set", 0, 0)
-            figures["current"] = _figures(store, current, ontology, questions)
-            figures["candidate"] = _figures(KnowledgeStore(store.graph, target), new, ontology, questions)
+            figures = _gate_figures((store, current), (KnowledgeStore(store.graph, target), new), ontology,
+                                    questions)
             reasons = judge(figures["current"], figures["candidate"])
         switched = not reasons or force
         if switched:

@@ -49,7 +49,8 @@ def test_migrate_as_a_job_then_roll_back(harness: Harness, tmp_path: Path) -> No
                    "paragraphs": [paragraph]}]
         put = harness.client.put("/v1/collections/emb/golden", json=golden, headers=admin)
         assert put.status_code == 200 and put.json() == {"questions": 1}, put.text
-        gated = harness.client.post("/v1/collections/emb/embeddings/migrate", json={"model": model}, headers=admin)
+        gated = harness.client.post("/v1/collections/emb/embeddings/migrate", json={"model": model, "force": True},
+                                    headers=admin)  # the gate runs and reports; forced: timing noise never decides
         done = harness.wait_job("emb", gated.json()["id"], timeout=300)
         assert done["state"] == "succeeded", done
         report = done["report"]
