@@ -111,6 +111,15 @@ def _ingest(client: httpx.Client, collection: str, corpus: Path, fresh: bool) ->
     return str(res.json()["id"])
 
 
+def ensure_musique(admin: httpx.Client, corpus: Path) -> None:
+    """Ingest ``corpus`` into collection ``musique`` unless a previous run left it there; wait for the job."""
+    stats = admin.get("/v1/collections/musique")
+    if stats.status_code != 200 or stats.json()["documents"] < 1000:
+        job = _ingest(admin, "musique", corpus, fresh=False)
+        while _job(admin, "musique", job)["state"] not in ("succeeded", "failed", "cancelled"):
+            time.sleep(2)
+
+
 def _percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -186,11 +195,7 @@ def main() -> None:
     try:
         _wait_ready(url, proc)
         admin = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=600)
-        stats = admin.get("/v1/collections/musique")
-        if stats.status_code != 200 or stats.json()["documents"] < 1000:
-            job = _ingest(admin, "musique", args.corpus, fresh=False)
-            while _job(admin, "musique", job)["state"] not in ("succeeded", "failed", "cancelled"):
-                time.sleep(2)
+        ensure_musique(admin, args.corpus)
         for _ in range(3):  # warm the graph index and the models
             admin.post("/v1/collections/musique/query", json={"question": questions[0], "extractive": True})
         background = _ingest(admin, "twowiki", args.ingest_corpus, fresh=True)

@@ -32,7 +32,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.api_load import DATA, _admin_key, _free_port, _ingest, _job, _percentile, _start, _wait_ready  # noqa: E402
+from bench.api_load import DATA, _admin_key, _free_port, _percentile, _start, _wait_ready, ensure_musique  # noqa: E402
 from inference.reexport import reexport  # noqa: E402
 from inference.registry import resolve_embedding_model  # noqa: E402
 
@@ -111,11 +111,7 @@ def main() -> None:
     try:
         _wait_ready(url, proc)
         admin = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=600)
-        stats = admin.get("/v1/collections/musique")
-        if stats.status_code != 200 or stats.json()["documents"] < 1000:
-            job = _ingest(admin, "musique", args.corpus, fresh=False)
-            while _job(admin, "musique", job)["state"] not in ("succeeded", "failed", "cancelled"):
-                time.sleep(2)
+        ensure_musique(admin, args.corpus)
         for q in questions[:3]:  # warm the graph index and the models
             admin.post("/v1/collections/musique/retrieve", json={"question": q})
         golden = args.data_dir / "golden.json"

@@ -31,7 +31,7 @@ from core.errors import ConflictError, InputError
 from core.settings import Settings
 from extraction.pipeline import chunk_vector_text, entity_vector_text
 from graph.knowledge import KnowledgeStore
-from graph.model import Document, DocumentBundle
+from graph.model import DocumentBundle
 from graph.ontology import Ontology
 from graph.ports import VectorStore
 from graph.spaces import ORIGINAL, Space, SpaceRecord, State, load_spaces, save_spaces, space_id
@@ -40,7 +40,7 @@ from inference.embedder import Embedder
 from inference.identity import EmbedderIdentity
 from retrieval.evaluation import EvalQuestion, evaluate
 from retrieval.retriever import Retriever
-from service.model_lifecycle import LATENCY_GROWTH, RECALL_MARGIN
+from service.model_lifecycle import RECALL_MARGIN, gate_reasons
 from service.model_stamps import EMBEDDER
 from service.vector_spaces import Embedders
 
@@ -169,7 +169,7 @@ def _write_documents(store: KnowledgeStore, target: VectorStore, embedder: Embed
             continue
         chunks = sorted(store.graph.get_chunks(sorted(want[doc_id])), key=lambda c: c.start)
         texts += [chunk_vector_text(document.title, c.text) for c in chunks]
-        bundles.append(DocumentBundle(_light(document), tuple(chunks), (), (), (), None))
+        bundles.append(DocumentBundle(replace(document, text=""), tuple(chunks), (), (), (), None))
     vectors = embedder.encode(texts)
     offset = 0
     written = []
@@ -180,10 +180,6 @@ def _write_documents(store: KnowledgeStore, target: VectorStore, embedder: Embed
     if written:
         target.write_documents(written)
     return offset
-
-
-def _light(document: Document) -> Document:
-    return replace(document, text="")
 
 
 def _write_entities(target: VectorStore, embedder: Embedder, ontology: Ontology, entity_ids: Sequence[str],
@@ -222,14 +218,8 @@ def _gate_figures(current: tuple[KnowledgeStore, Embedder], candidate: tuple[Kno
 
 def judge(current: dict[str, float | None], candidate: dict[str, float | None]) -> list[str]:
     """Why the new space fails the gate ([] when it passes)."""
-    reasons = []
-    a, b = current.get("recall@5"), candidate.get("recall@5")
-    if a is not None and b is not None and b < a - RECALL_MARGIN - 1e-9:
-        reasons.append(f"recall@5 drops from {a} to {b} (more than {RECALL_MARGIN:g})")
-    a, b = current.get("latency_ms_p95"), candidate.get("latency_ms_p95")
-    if a and b is not None and b > a * (1 + LATENCY_GROWTH):
-        reasons.append(f"p95 retrieval latency grows from {a} ms to {b} ms (more than {LATENCY_GROWTH:.0%})")
-    return reasons
+    return gate_reasons(current, candidate, {"recall@5": RECALL_MARGIN}, "latency_ms_p95", "retrieval latency",
+                        " ms")
 
 
 def migrate(settings: Settings, store: KnowledgeStore, ontology: Ontology, embedders: Embedders, name: str,

@@ -63,17 +63,26 @@ def _figures(settings: Settings, llm_model: str, questions: Sequence[EvalQuestio
     return {m: values.get(m) for m in GATED}
 
 
-def judge(current: dict[str, float | None], candidate: dict[str, float | None]) -> list[str]:
-    """Why the candidate fails the gate ([] when it passes)."""
+def gate_reasons(current: dict[str, float | None], candidate: dict[str, float | None],
+                 margins: dict[str, float], latency: str, latency_name: str, unit: str) -> list[str]:
+    """Why ``candidate`` fails a gate ([] when it passes): a metric of ``margins`` drops by more than its margin,
+    or the ``latency`` metric grows by more than :data:`LATENCY_GROWTH`; a figure missing on either side is not
+    judged."""
     reasons: list[str] = []
-    for metric, margin in (("recall@5", RECALL_MARGIN), ("f1", F1_MARGIN)):
+    for metric, margin in margins.items():
         a, b = current.get(metric), candidate.get(metric)
         if a is not None and b is not None and b < a - margin - 1e-9:
             reasons.append(f"{metric} drops from {a} to {b} (more than {margin:g})")
-    a, b = current.get("answer_s_p95"), candidate.get("answer_s_p95")
+    a, b = current.get(latency), candidate.get(latency)
     if a and b is not None and b > a * (1 + LATENCY_GROWTH):
-        reasons.append(f"p95 answer time grows from {a}s to {b}s (more than {LATENCY_GROWTH:.0%})")
+        reasons.append(f"p95 {latency_name} grows from {a}{unit} to {b}{unit} (more than {LATENCY_GROWTH:.0%})")
     return reasons
+
+
+def judge(current: dict[str, float | None], candidate: dict[str, float | None]) -> list[str]:
+    """Why the candidate reader fails the gate ([] when it passes)."""
+    return gate_reasons(current, candidate, {"recall@5": RECALL_MARGIN, "f1": F1_MARGIN}, "answer_s_p95",
+                        "answer time", "s")
 
 
 def promote(settings: Settings, db: ServerDB, audit: AuditLog, by: Actor, kind: str, name: str,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from litestar import Response
+from litestar.status_codes import HTTP_202_ACCEPTED
+
 from api.http.schemas import (
     AuditOut,
     CollectionOut,
@@ -106,3 +109,9 @@ def shortest_path(r: Reading, source: str, target: str, max_hops: int) -> PathsO
     """
     edges = entities.shortest_path(r.store.graph, r.retriever.graph_index(), source, target, max_hops)
     return PathsOut(source, target, max_hops, [edges] if edges else [])
+
+
+def job_accepted(job: JobOut) -> Response[JobOut]:
+    """202 with the job's body and its ``Location``."""
+    return Response(job, status_code=HTTP_202_ACCEPTED,
+                    headers={"Location": f"/v1/collections/{job.collection}/jobs/{job.id}"})

@@ -17,7 +17,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from api.http.auth import caller, requires
 from api.http.deps import CollectionDep, RuntimeDep
 from api.http.schemas import EmbedderRolledBack, GoldenOut, JobOut, MigrateIn, SpaceOut, SpacesOut
-from api.http.views import job_out
+from api.http.views import job_accepted, job_out
 from service.embedding_migration import rollback
 from service.golden import golden_count, save_golden
 from service.vector_spaces import describe_spaces
@@ -51,9 +51,7 @@ class EmbeddingsController(Controller):
                                  after={"job": job.id, "force": data.force})
             return job_out(job)
 
-        out = await runtime.work.query(queue)
-        return Response(out, status_code=HTTP_202_ACCEPTED,
-                        headers={"Location": f"/v1/collections/{collection.name}/jobs/{out.id}"})
+        return job_accepted(await runtime.work.query(queue))
 
     @post("/rollback", status_code=200, summary="Roll back to the previous embedding model")
     async def rollback(self, request: Request[Any, Any, Any], collection: CollectionDep,

@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
 from api.http.auth import caller, requires
 from api.http.deps import RuntimeDep
 from api.http.schemas import JobOut, ModelIn, ModelKind, ModelOut, PromoteIn, RolledBack
-from api.http.views import job_out
+from api.http.views import job_accepted, job_out
 from core.errors import InputError
 from service import collections
 from service.model_lifecycle import rollback
@@ -76,9 +76,7 @@ class ModelsController(Controller):
                                  after={"job": job.id, "force": data.force})
             return job_out(job)
 
-        out = await runtime.work.query(queue)
-        return Response(out, status_code=HTTP_202_ACCEPTED,
-                        headers={"Location": f"/v1/collections/{data.collection}/jobs/{out.id}"})
+        return job_accepted(await runtime.work.query(queue))
 
     @post("/{kind:str}/rollback", status_code=200, summary="Roll back to the previous model")
     async def rollback_model(self, kind: FromPath[ModelKind], request: Request[Any, Any, Any],

@@ -23,15 +23,18 @@ from service.views import Reading
 
 async def _retrieve(runtime: Runtime, reading: Reading, question: str, mode: str | None,
                     k: int | None) -> RetrievalResult:
-    result = await runtime.work.query(questions.retrieve, reading.retriever, runtime.settings, question, mode, k)
+    def run() -> tuple[RetrievalResult, float | None]:  # one trip to the worker threads for both
+        found = questions.retrieve(reading.retriever, runtime.settings, question, mode, k)
+        drift = reading.golden.similarity(found.query_vector) if reading.golden is not None else None
+        return found, drift
+
+    result, similarity = await runtime.work.query(run)
     runtime.metrics.retrieval.observe(result.latency_ms / 1000.0, mode or runtime.settings.retrieval_mode)
     dense = [p.scores["dense"] for p in result.passages if "dense" in p.scores]
     if dense:
         runtime.metrics.top_score.observe(max(dense), result.embedding_model)
-    if reading.golden is not None:
-        similarity = await runtime.work.query(reading.golden.similarity, result.query_vector)
-        if similarity is not None:
-            runtime.metrics.golden_similarity.observe(similarity, result.embedding_model)
+    if similarity is not None:
+        runtime.metrics.golden_similarity.observe(similarity, result.embedding_model)
     return result
 
 
