@@ -306,11 +306,14 @@ def evaluate_cmd(app: AppContext, questions: Path, corpus: Path, modes: str, lim
 
 def _register_server_commands() -> None:
     from api.cli_audit import audit
+    from api.cli_backup import backup, restore
     from api.cli_curate import curation, entity_edit, entity_merge, entity_split
     from api.cli_models import models
     from api.cli_server import keys, serve
 
     main.add_command(audit)
+    main.add_command(backup)
+    main.add_command(restore)
     main.add_command(serve)
     main.add_command(keys)
     main.add_command(curation)

@@ -12,7 +12,8 @@ driver or library failed. ``api/`` alone maps them to HTTP problem details.
     │   ├── UnsupportedFormatError
     │   ├── EmptyDocumentError
     │   ├── DocumentTooLargeError
-    │   └── MalformedDocumentError
+    │   ├── MalformedDocumentError
+    │   └── BackupIntegrityError  a backup is corrupt, incomplete, tampered with or not signed as required
     ├── NotFoundError            a document, entity or collection does not exist
     ├── ConflictError            the request contradicts the current state
     ├── AccessDeniedError        the caller may not do this (its documents' view is too narrow)
@@ -56,6 +57,11 @@ class DocumentTooLargeError(InputError):
 
 class MalformedDocumentError(InputError):
     """The document is corrupt, binary where text was expected, or badly structured."""
+
+
+class BackupIntegrityError(InputError):
+    """A backup does not match its manifest (a changed, missing or extra file, another backup's manifest) or its
+    signature, so it is not restored."""
 
 
 class NotFoundError(HopgraphError):

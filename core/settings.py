@@ -116,6 +116,11 @@ class Settings(BaseSettings):
     api_shutdown_grace_s: float = Field(
         10.0, ge=0, description="At shutdown a running ingest job may finish for this long, then it is interrupted."
     )
+    backup_key_file: Path | None = Field(
+        None, description="A file holding an HMAC key: backups are signed with it and restore refuses a backup that "
+        "is not signed with it.",
+    )
+    backup_dir: Path | None = Field(None, description="Where the HTTP API writes backups; default DATA_DIR/backups.")
     api_preload_models: bool = Field(True, description="Load the embedder and LLM at start-up (readyz waits).")
 
     @property

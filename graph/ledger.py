@@ -23,6 +23,11 @@ embedded half next to a server) no transaction spans both. The protocol:
    open and before every write/delete: this store's own, those of dead processes
    on this host, and those older than ``repair_after_s`` (writers on other hosts).
 
+5. **Holds.** A reader that needs one point in time across both stores (a backup) records a ``hold``
+   intent, waits until the writes in flight are done, reads, and removes it. A writer records its
+   intents, then looks for holds: while one is live it withdraws its intents (it touched nothing
+   yet) and waits. Writes pause for the read; queries do not.
+
 Limits: between step 2's vector write and its graph commit, a vector search can
 return chunk ids the graph does not know yet (callers resolve chunks through the
 graph); if clearing the intents fails right after the commit, the write reports the
@@ -39,10 +44,11 @@ import threading
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from core.errors import NotFoundError, StoreError
+from core.errors import NotFoundError, StoreError, StoreUnavailableError
 from graph.knowledge import KnowledgeStore
 from graph.model import DocumentBundle
 from graph.ports import GraphStore, Vector, VectorStore
@@ -52,6 +58,9 @@ log = logging.getLogger(__name__)
 OP_WRITE = "write"
 OP_DELETE = "delete"
 OP_ENTITIES = "entities"
+OP_HOLD = "hold"
+HOLD_POLL_S = 0.2
+HOLD_MAX_S = 900.0  # a hold older than this is ignored by writers (its holder hangs or died on another host)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +142,43 @@ class LedgeredKnowledgeStore(KnowledgeStore):
         key = f"doc:{doc_id}" if doc_id else f"entities:{uuid.uuid4().hex}"
         return Intent(key, op, doc_id, tuple(entities), self._owner, self._host, os.getpid(), time.time())
 
+    def _live_hold(self, intent: Intent, now: float) -> bool:
+        if intent.op != OP_HOLD or intent.owner == self._owner or now - intent.started_at > HOLD_MAX_S:
+            return False
+        return intent.host != self._host or _process_alive(intent.pid)
+
+    def _record_unheld(self, intents: Sequence[Intent]) -> None:
+        """Record ``intents``, then wait while another reader holds the writes (see the module docstring)."""
+        while True:
+            self._ledger.record(add=intents)
+            now = time.time()
+            if not any(self._live_hold(i, now) for i in self._ledger.pending()):
+                return
+            self._ledger.record(remove=[i.key for i in intents])
+            time.sleep(HOLD_POLL_S)
+
+    @contextmanager
+    def writes_held(self, timeout_s: float = 120.0) -> Iterator[None]:
+        """Pause every writer of this store (in any process that shares the ledger) while the block runs:
+        the block reads one point in time of both stores.
+
+        Raises:
+            StoreUnavailableError: writes in flight did not finish within ``timeout_s``.
+            StoreError: the ledger failed.
+        """
+        hold = Intent(f"hold:{uuid.uuid4().hex}", OP_HOLD, "", (), self._owner, self._host, os.getpid(), time.time())
+        self._ledger.record(add=[hold])
+        try:
+            self.repair()  # intents of dead writers
+            deadline = time.monotonic() + timeout_s
+            while any(i.op in (OP_WRITE, OP_DELETE) for i in self._ledger.pending()):
+                if time.monotonic() > deadline:
+                    raise StoreUnavailableError(f"writes in flight did not finish within {timeout_s:.0f} s")
+                time.sleep(HOLD_POLL_S)
+            yield
+        finally:
+            self._ledger.record(remove=[hold.key])
+
     def write(
         self,
         bundles: Sequence[DocumentBundle],
@@ -152,7 +198,7 @@ class LedgeredKnowledgeStore(KnowledgeStore):
             vectors = entity_vectors if len(entity_ids) > 0 else None
             if vectors is not None:
                 intents.append(self._intent(OP_ENTITIES, entities=entity_ids))
-            self._ledger.record(add=intents)
+            self._record_unheld(intents)
             try:
                 self.vectors.write_documents(bundles)
                 if vectors is not None:
@@ -182,7 +228,7 @@ class LedgeredKnowledgeStore(KnowledgeStore):
         with self._lock:
             self.repair()
             intent = self._intent(OP_DELETE, doc_id)
-            self._ledger.record(add=[intent])
+            self._record_unheld([intent])
             try:
                 removed = self.graph.delete_document(doc_id)
             except NotFoundError:
@@ -216,9 +262,10 @@ class LedgeredKnowledgeStore(KnowledgeStore):
             now = time.time()
             due = [
                 i for i in self._ledger.pending()
-                if i.owner == self._owner
-                or (i.host == self._host and not _process_alive(i.pid))
-                or now - i.started_at > self._repair_after
+                if not (i.op == OP_HOLD and i.owner == self._owner)  # this store's own hold is lifted by its holder
+                and (i.owner == self._owner
+                     or (i.host == self._host and not _process_alive(i.pid))
+                     or now - i.started_at > self._repair_after)
             ]
             if due:
                 log.info("repairing %d pending store intent(s)", len(due))

@@ -269,6 +269,22 @@ class VectorStore(ABC):
         """Every entity id that has a vector."""
 
     @abstractmethod
+    def chunk_vectors(self, chunk_ids: Sequence[str]) -> dict[str, Vector]:
+        """The stored vector of each chunk among ``chunk_ids`` that has one (what a backup copies).
+
+        Raises:
+            StoreError: the store cannot be read.
+        """
+
+    @abstractmethod
+    def entity_vectors(self, entity_ids: Sequence[str]) -> dict[str, Vector]:
+        """The stored vector of each entity among ``entity_ids`` that has one.
+
+        Raises:
+            StoreError: the store cannot be read.
+        """
+
+    @abstractmethod
     def drop(self) -> None:
         """Delete this vector space and everything in it (the original space is emptied instead).
 

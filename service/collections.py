@@ -27,6 +27,7 @@ from extraction.readers import JsonFields
 from graph.knowledge import KnowledgeStore
 from graph.store import drop_server_data
 from service import model_stamps
+from service.store_files import server_tag
 from service.vector_spaces import Embedders, Mirrors
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -49,14 +50,15 @@ def _spelled(name: str) -> str:
     return "C" + validate_name(name).replace("_", "U").replace("-", "D")
 
 
-def weaviate_prefix(settings: Settings, name: str) -> str:
-    """The Weaviate collection prefix of collection ``name``."""
-    return settings.weaviate_collection_prefix + _spelled(name)
+def weaviate_prefix(settings: Settings, name: str, tag: str = "") -> str:
+    """The Weaviate collection prefix of collection ``name`` (``tag``: its server tag, see
+    :mod:`service.store_files`)."""
+    return settings.weaviate_collection_prefix + _spelled(name) + tag
 
 
-def neo4j_label_prefix(settings: Settings, name: str) -> str:
-    """The Neo4j label prefix of collection ``name``."""
-    return settings.neo4j_label_prefix + _spelled(name) + "_"
+def neo4j_label_prefix(settings: Settings, name: str, tag: str = "") -> str:
+    """The Neo4j label prefix of collection ``name`` (``tag``: its server tag)."""
+    return settings.neo4j_label_prefix + _spelled(name) + tag + "_"
 
 
 def root(settings: Settings) -> Path:
@@ -135,15 +137,24 @@ def remove(settings: Settings, name: str) -> None:
     shutil.rmtree(trash, ignore_errors=True)  # a straggling writer may leave a file; names() ignores dot-dirs
 
 
-def collection_settings(settings: Settings, name: str) -> Settings:
-    """The settings of one collection: its own data directory (and Weaviate collections), the shared model cache."""
+def collection_settings(settings: Settings, name: str, at: Path | None = None) -> Settings:
+    """The settings of one collection: its own data directory (and Weaviate collections), the shared model cache.
+
+    Args:
+        at: the collection's directory when it is not (yet) in place (a restore's staging directory).
+
+    Raises:
+        StoreError: the directory's server tag is unreadable.
+    """
     cache = settings.model_cache_dir or settings.data_dir / "models"
-    update: dict[str, object] = {"data_dir": directory(settings, name), "model_cache_dir": cache}
+    path = at or directory(settings, name)
+    tag = server_tag(path)
+    update: dict[str, object] = {"data_dir": path, "model_cache_dir": cache}
     if settings.vector_store == "weaviate":
-        update["weaviate_collection_prefix"] = weaviate_prefix(settings, name)
+        update["weaviate_collection_prefix"] = weaviate_prefix(settings, name, tag)
     if settings.graph_store == "neo4j":
-        update["neo4j_label_prefix"] = neo4j_label_prefix(settings, name)
-    own = directory(settings, name) / "ontology.yaml"
+        update["neo4j_label_prefix"] = neo4j_label_prefix(settings, name, tag)
+    own = path / "ontology.yaml"
     if own.is_file():  # the collection's own ontology (see service.ontology)
         update["ontology_path"] = own
     return settings.model_copy(update=update)

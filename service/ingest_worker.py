@@ -262,6 +262,25 @@ class IngestWorker:
         else:
             jobs.finish(job.id, "failed", report, [], error="gate: " + "; ".join(result.reasons))
 
+    def _backup_job(self, jobs: JobStore, job: Job) -> None:
+        """Take or restore a backup (server-wide; see :mod:`service.backup_jobs`)."""
+        from service.backup_jobs import run_backup_job
+
+        def progress(what: str, done: int, total: int) -> None:
+            if self._control.abort.is_set() or self._orphaned():
+                raise JobInterrupted("the ingest worker is stopping")
+            jobs.progress(job.id, done, total)
+
+        try:
+            report = run_backup_job(self._settings, job, progress)
+        except JobInterrupted:
+            jobs.finish(job.id, "interrupted", None, [])
+            return
+        except HopgraphError as exc:
+            jobs.finish(job.id, "failed", None, [], error=str(exc))
+            return
+        jobs.finish(job.id, "succeeded", report, [])
+
     @staticmethod
     def _finish_migration(jobs: JobStore, job: Job, result: MigrationResult) -> None:
         if result.switched:
@@ -273,6 +292,9 @@ class IngestWorker:
         """Run one claimed job and record how it ended."""
         if job.attempts > MAX_ATTEMPTS:
             jobs.finish(job.id, "failed", None, [], error=f"gave up after {MAX_ATTEMPTS} attempts")
+            return
+        if job.kind in ("backup", "restore"):
+            self._backup_job(jobs, job)
             return
         if not collections.exists(self._settings, job.collection):
             jobs.finish(job.id, "failed", None, [], error="the collection no longer exists")

@@ -46,6 +46,9 @@ class Job:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
+SERVER_JOBS = ""  # the collection of server-wide jobs (backup, restore): no collection has an empty name
+
+
 def _job(r: sqlite3.Row) -> Job:
     return Job(
         id=str(r["id"]), collection=str(r["collection"]), state=str(r["state"]), created_at=float(r["created_at"]),

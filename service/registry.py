@@ -192,6 +192,14 @@ def _ontology_stamp(settings: Settings, name: str) -> float:
         return 0.0
 
 
+def _directory_id(settings: Settings, name: str) -> int:
+    """Changes when the collection's directory is replaced (a restore renames a new one into place); 0 if none."""
+    try:
+        return collections.directory(settings, name).stat().st_ino
+    except FileNotFoundError:
+        return 0
+
+
 class Collection:
     """One open collection: its store, retriever and answerer."""
 
@@ -202,6 +210,7 @@ class Collection:
         self.store = store
         self.ontology = ontology
         self.stamp = stamp
+        self.directory_id = 0  # the registry sets it: the directory it was opened from (see _directory_id)
         self.space = store.vectors.space  # the vector space it answers from: reopened when another is switched in
         self._space_checked = time.monotonic()
         self._space_stale = False
@@ -261,6 +270,7 @@ class CollectionRegistry:
             if found is not None:  # deleted or given a new ontology (perhaps by another process): reopen;
                 del self._open[name]  # requests still using the old one finish with it (closed when collected)
             collections.require(self.settings, name)
+            directory_id = _directory_id(self.settings, name)
             stamp = _ontology_stamp(self.settings, name)
             csettings = collections.collection_settings(self.settings, name)
             ontology = self.models.ontology if stamp == 0.0 else load_ontology(csettings.ontology_path)
@@ -270,11 +280,12 @@ class CollectionRegistry:
             except BaseException:
                 store.close()
                 raise
+            found.directory_id = directory_id
             self._open[name] = found
             return found
 
     def _current(self, found: Collection) -> bool:
-        return (collections.exists(self.settings, found.name)
+        return (_directory_id(self.settings, found.name) == found.directory_id
                 and _ontology_stamp(self.settings, found.name) == found.stamp and found.space_current())
 
     def peek(self, name: str) -> Collection | None:

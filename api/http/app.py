@@ -11,6 +11,7 @@ from litestar.middleware import DefineMiddleware
 
 from api.http.auth import ApiKeyAuthMiddleware, rate_limit
 from api.http.controllers.audit import AuditController, ServerAuditController
+from api.http.controllers.backups import BackupsController
 from api.http.controllers.collections import CollectionsController
 from api.http.controllers.curation import CurationController, CurationRecordsController
 from api.http.controllers.documents import DocumentsController
@@ -51,7 +52,7 @@ def create_app(settings: Settings, metrics_dir: Path | None = None) -> Litestar:
     v1 = Router(
         path="/",
         route_handlers=[CollectionsController, KeysController, ModelsController, ServerAuditController,
-                        collection_scoped],
+                        BackupsController, collection_scoped],
         middleware=[DefineMiddleware(ApiKeyAuthMiddleware)],
         guards=[rate_limit],
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from msgspec import Meta, Struct
+from msgspec import Meta, Struct, field
 
 from service.collections import NAME_PATTERN
 from service.types import PathEdge
@@ -394,3 +394,40 @@ class GoldenOut(Struct):
     """The size of a collection's golden set."""
 
     questions: int
+
+
+CollectionName = Annotated[str, Meta(pattern=NAME_PATTERN)]
+
+
+class BackupIn(Struct, forbid_unknown_fields=True):
+    """A backup to take (into the server's backup directory): these ``collections``, or with ``all`` every
+    collection, the data directory's own store and the server state; ``server_state`` adds keys (as hashes),
+    jobs, the audit log and the model registry to named collections."""
+
+    collections: list[CollectionName] = []
+    all: bool = False
+    server_state: bool = False
+
+
+class BackupOut(Struct):
+    """One backup: its stores (``default``: the data directory's own; ``c-<name>``: a collection) with their
+    counts, whether it holds the server state and is signed, its size."""
+
+    id: str
+    created_at: float
+    bytes: int
+    files: int
+    entries: dict[str, dict[str, Any]]
+    server_state: bool
+    signed: bool
+    hopgraph_version: str
+
+
+class RestoreIn(Struct, forbid_unknown_fields=True):
+    """What to restore from a backup: one ``collection`` of it (default: each collection in it), optionally
+    ``as`` another name; ``replace`` replaces an existing collection of that name once the new one is complete.
+    The server state is restored with the CLI (``hopgraph restore --server-state``) on a stopped server."""
+
+    collection: CollectionName | None = None
+    as_: CollectionName | None = field(default=None, name="as")
+    replace: bool = False

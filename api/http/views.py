@@ -113,5 +113,5 @@ def shortest_path(r: Reading, source: str, target: str, max_hops: int) -> PathsO
 
 def job_accepted(job: JobOut) -> Response[JobOut]:
     """202 with the job's body and its ``Location``."""
-    return Response(job, status_code=HTTP_202_ACCEPTED,
-                    headers={"Location": f"/v1/collections/{job.collection}/jobs/{job.id}"})
+    where = f"/v1/collections/{job.collection}/jobs/{job.id}" if job.collection else f"/v1/backups/jobs/{job.id}"
+    return Response(job, status_code=HTTP_202_ACCEPTED, headers={"Location": where})

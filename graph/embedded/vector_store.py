@@ -270,6 +270,25 @@ class EmbeddedVectorStore(VectorStore):
         """See :meth:`VectorStore.entity_ids`."""
         return {str(r[0]) for r in self._db.query(f"SELECT entity_id FROM {self._ve}")}
 
+    def chunk_vectors(self, chunk_ids: Sequence[str]) -> dict[str, Vector]:
+        """See :meth:`VectorStore.chunk_vectors`."""
+        return self._vectors_of(self._vc, "chunk_id", chunk_ids)
+
+    def entity_vectors(self, entity_ids: Sequence[str]) -> dict[str, Vector]:
+        """See :meth:`VectorStore.entity_vectors`."""
+        return self._vectors_of(self._ve, "entity_id", entity_ids)
+
+    def _vectors_of(self, table: str, column: str, ids: Sequence[str]) -> dict[str, Vector]:
+        wanted = list(dict.fromkeys(ids))
+        out: dict[str, Vector] = {}
+        for i in range(0, len(wanted), 500):
+            part = wanted[i : i + 500]
+            rows = self._db.query(
+                f"SELECT {column}, vector FROM {table} WHERE {column} IN ({','.join('?' * len(part))})", part
+            )
+            out.update({str(r[0]): np.frombuffer(r[1], dtype=np.float32).copy() for r in rows})
+        return out
+
     def drop(self) -> None:
         """See :meth:`VectorStore.drop`: the space's tables go; the original space's are emptied."""
         with self._db.transaction() as conn:

@@ -149,6 +149,17 @@ class VisibleVectors(VectorStore):
         """See :meth:`VectorStore.entity_ids`: the visible entities only."""
         return self._base.entity_ids() & set(self._graph.data().entities)
 
+    def chunk_vectors(self, chunk_ids: Sequence[str]) -> dict[str, Vector]:
+        """See :meth:`VectorStore.chunk_vectors`: the visible chunks only."""
+        visible = self._base.chunk_docs()
+        hidden = self._graph.data().hidden_docs
+        return self._base.chunk_vectors([c for c in chunk_ids if visible.get(c) not in hidden])
+
+    def entity_vectors(self, entity_ids: Sequence[str]) -> dict[str, Vector]:
+        """See :meth:`VectorStore.entity_vectors`: the visible entities only."""
+        seen = set(self._graph.data().entities)
+        return self._base.entity_vectors([e for e in entity_ids if e in seen])
+
     def drop(self) -> None:
         """A restricted view is read-only.
 

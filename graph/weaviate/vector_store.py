@@ -364,6 +364,37 @@ class WeaviateVectorStore(VectorStore):
             return {str(o.properties["entity_id"]) for o in self._entities.iterator(return_properties=["entity_id"])}
         return self._call("list entities", read)
 
+    def chunk_vectors(self, chunk_ids: Sequence[str]) -> dict[str, Vector]:
+        """See :meth:`VectorStore.chunk_vectors`.
+
+        Raises:
+            StoreUnavailableError, StoreError: the server failed.
+        """
+        return self._vectors_of(self._chunks, "chunk_id", chunk_ids)
+
+    def entity_vectors(self, entity_ids: Sequence[str]) -> dict[str, Vector]:
+        """See :meth:`VectorStore.entity_vectors`.
+
+        Raises:
+            StoreUnavailableError, StoreError: the server failed.
+        """
+        return self._vectors_of(self._entities, "entity_id", entity_ids)
+
+    def _vectors_of(self, collection: Collection[Any, Any], key: str, ids: Sequence[str]) -> dict[str, Vector]:
+        out: dict[str, Vector] = {}
+        for part in _slices(list(dict.fromkeys(ids)), _FILTER_BATCH):
+            where = Filter.by_id().contains_any([generate_uuid5(i) for i in part])
+            result = self._call(f"read {key} vectors", partial(
+                collection.query.fetch_objects, filters=where, limit=len(part), return_properties=[key],
+                include_vector=True,
+            ))
+            for o in result.objects:
+                named: Any = o.vector  # the unnamed vector comes back as {"default": [...]}
+                vector = named.get("default", next(iter(named.values()), None)) if isinstance(named, dict) else named
+                if vector is not None:
+                    out[str(o.properties[key])] = np.asarray(vector, dtype=np.float32)
+        return out
+
     def drop(self) -> None:
         """See :meth:`VectorStore.drop`: the space's two collections are deleted (the original space's too: they
         are created again, empty, by the next store opened on it)."""
