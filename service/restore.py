@@ -87,10 +87,12 @@ def recover(settings: Settings) -> None:
             if not ready:
                 continue
         _drop_dir(settings, name, old)
-    for staging in sorted(root.glob(".restore-*")):
-        if staging.is_dir() and not _alive(root / (staging.name + ".pid")):
+    for staging in sorted(p for p in root.glob(".restore-*") if p.is_dir()):
+        if not _alive(root / (staging.name + ".pid")):
             _drop_dir(settings, _parse(".restore-", staging.name), staging)
-            (root / (staging.name + ".pid")).unlink(missing_ok=True)
+    for pid_file in root.glob(".restore-*.pid"):
+        if not pid_file.with_suffix("").exists() and not _alive(pid_file):
+            pid_file.unlink(missing_ok=True)
 
 
 def unpack(source: Path, into: Path) -> Path:
