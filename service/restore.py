@@ -272,6 +272,13 @@ def _restore_verified(settings: Settings, backup_dir: Path, manifest: Manifest, 
         raise InputError("--as needs exactly one store: name it with --collection", field="as")
     if server_state and not manifest.server_state:
         raise InputError(f"backup {manifest.id} holds no server state")
+    for entry in entries:  # every conflict is found before anything is restored
+        target = as_name or entry_collection(entry)
+        if target is not None and not replace and collections.exists(settings, target):
+            raise ConflictError(f"collection {target!r} exists: restore it --as another name, or --replace it")
+        if target is None and embedded_only(settings) and settings.db_path.exists():
+            raise ConflictError(f"the data directory already has a store ({settings.db_path}): restore the "
+                                "backup's store --as a collection, or remove that file first")
     report = RestoreReport(manifest.id)
     for entry in entries:
         entry_dir = backup_dir / "stores" / entry
