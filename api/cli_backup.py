@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -50,17 +51,20 @@ def backup(ctx: click.Context, to: Path | None, names: tuple[str, ...], every: b
     from service import backup as service
 
     app: AppContext = ctx.obj
+    started = time.monotonic()
     manifest, path = service.create(app.settings, to, collections_=names, default_store=not names and not every,
                                     every=every, server_state=server_state, key=_key(app), keep=keep,
                                     progress=_progress)
     audit_log(app).record(cli_actor(), None, "backup.create", manifest.id,
                           after={"path": str(path), "entries": sorted(manifest.entries)})
+    elapsed = time.monotonic() - started
     if as_json:
-        click.echo(json.dumps(manifest.body(), indent=2, sort_keys=True))
+        click.echo(json.dumps({**manifest.body(), "path": str(path), "elapsed_s": round(elapsed, 3)}, indent=2,
+                              sort_keys=True))
         return
     size = sum(int(f["bytes"]) for f in manifest.files.values())
     click.echo(f"backup {manifest.id}: {path} ({size / 1e6:.1f} MB, {len(manifest.files)} files"
-               f"{', signed' if manifest.signature else ''})")
+               f"{', signed' if manifest.signature else ''}) in {elapsed:.1f} s")
     for entry, info in sorted(manifest.entries.items()):
         counts = info["counts"]
         click.echo(f"  {entry}: {counts['documents']} documents, {counts['chunks']} chunks, "
@@ -116,6 +120,7 @@ def restore(app: AppContext, source: Path, collection: str | None, as_name: str 
     only then; an interrupted restore leaves the old state (run it again)."""
     from service.restore import restore as run
 
+    started = time.monotonic()
     report = run(app.settings, source, collection=collection, as_name=as_name, replace=replace,
                  server_state=server_state, key=_key(app), progress=_progress)
     audit_log(app).record(cli_actor(), None, "backup.restore", report.backup_id,
@@ -128,3 +133,4 @@ def restore(app: AppContext, source: Path, collection: str | None, as_name: str 
                    f"{counts['documents']} documents, {counts['chunks']} chunks")
     if report.server_state:
         click.echo("restored the server state")
+    click.echo(f"verified and restored in {time.monotonic() - started:.1f} s")
