@@ -5,10 +5,11 @@ The server holds collections ``musique`` and ``twowiki`` in --data-dir (ingested
 the embedded profile; on the server profile, restored from the embedded run's backups in --seed, the migration
 path from one box to the servers). For each: --clients threads post ``/retrieve`` (hybrid, k=5) one request at a
 time for --before seconds, then ``hopgraph backup --collection C`` runs under the same load; then ``hopgraph
-restore --as C-restored`` runs (no load) and the restored copy is deleted. Each collection is backed up --repeat times
-in a row (backup_s: the median, measured inside the CLI; the p99 "during" pools the queries that started while a
-backup ran). Prints one JSON object per collection and profile: ``backup_s``, ``restore_s``, ``bytes``, ``documents``, ``p99_ms_before``, ``p99_ms_during`` (plus
-p50s, queries, errors) and writes them as a JSON list to --out.
+restore --as C-restored`` runs (no load) and the restored copy is deleted. Each collection is backed up
+--repeat times in a row (backup_s: the median, measured inside the CLI; the p99 "during" pools the queries that
+started while a backup ran). Prints one JSON object per collection and profile: ``backup_s``, ``restore_s``,
+``bytes``, ``documents``, ``p99_ms_before``, ``p99_ms_during`` (plus p50s, queries, errors) and writes them as a
+JSON list to --out.
 
 Usage: python bench/backup.py [--profile embedded|server] [--clients 2] [--before 10] [--data-dir DIR]
                               [--seed DIR] [--model-cache DIR] [--out FILE]
