@@ -88,7 +88,7 @@ def _ensure(admin: httpx.Client, args: argparse.Namespace, env: dict[str, str], 
     if admin.get(f"/v1/collections/{name}").status_code == 200:
         return
     if args.seed is not None:
-        seeds = sorted(p for p in args.seed.iterdir() if (p / "stores" / f"c-{name}").is_dir())
+        seeds = sorted(p for p in (args.seed / name).glob("hb-*") if (p / "stores" / f"c-{name}").is_dir())
         if not seeds:
             raise SystemExit(f"no backup of {name} in {args.seed}: run the embedded profile first")
         _cli(args, env, "restore", str(seeds[-1]), "--collection", name)
@@ -146,13 +146,14 @@ def main() -> None:
             t_cli = time.monotonic()
             windows, seconds = [], []
             for _ in range(args.repeat):  # a backup lasts seconds: several give the p99 during it some samples
-                taken = _cli(args, env, "backup", "--collection", name, "--to", str(backups), "--json", "--keep", "1")
+                taken = _cli(args, env, "backup", "--collection", name, "--to", str(backups / name), "--json",
+                             "--keep", "1")
                 t_end = time.monotonic()
                 manifest = json.loads(taken.stdout)
                 seconds.append(float(manifest["elapsed_s"]))
                 windows.append((t_end - seconds[-1], t_end))  # the backup itself, not the CLI's start
             clients.join()
-            restored = _cli(args, env, "restore", str(backups / manifest["id"]), "--collection", name, "--as",
+            restored = _cli(args, env, "restore", str(backups / name / manifest["id"]), "--collection", name, "--as",
                             f"{name}-restored")
             restore_s = float(restored.stdout.rsplit(" in ", 1)[1].split()[0])
             admin.delete(f"/v1/collections/{name}-restored")
