@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from api.cli_errors import handle_errors
-from api.shapes import answer_to_dict
+from api.shapes import answer_to_dict, answer_usage
 from core.errors import HopgraphError
 from core.settings import load_settings
 from service import documents, questions
@@ -22,6 +22,7 @@ from service import entities as entity_service
 from service.access import EVERY_DOCUMENT, Viewer, parse_principals, require_every_document
 from service.context import AppContext
 from service.types import MODES, PathEdge, RetrievalResult
+from service.usage import CpuMeter, Usage
 
 
 @click.group()
@@ -223,7 +224,10 @@ def _print_passages(result: RetrievalResult) -> None:
 def ask(app: AppContext, question: str, mode: str | None, top_k: int | None, extractive: bool, as_json: bool) -> None:
     """Answer a question with citations (streams the LLM's tokens)."""
     reading = app.reading
-    result = questions.retrieve(reading.retriever, app.settings, question, mode, top_k)
+    usage, meter = Usage(), CpuMeter()
+    with meter.unit(usage):
+        result = questions.retrieve(reading.retriever, app.settings, question, mode, top_k)
+    usage.retrieval_s = result.latency_ms / 1000.0
     if extractive:
         answer = questions.answer(reading.answerer, result, extractive=True)
     else:
@@ -235,11 +239,13 @@ def ask(app: AppContext, question: str, mode: str | None, top_k: int | None, ext
         stream = None if as_json else (lambda tok: click.echo(tok.replace("\n", "\nreader (second hop): "), nl=False))
         if not as_json:
             click.echo("reader: ", nl=False)
-        answer = questions.answer(reading.answerer, result, on_token=stream)
+        with meter.unit(usage):
+            answer = questions.answer(reading.answerer, result, on_token=stream)
+        usage.add(answer_usage(answer))
         if not as_json:
             click.echo()
     if as_json:
-        click.echo(json.dumps(answer_to_dict(answer), indent=2))
+        click.echo(json.dumps(answer_to_dict(answer, usage), indent=2))
         return
     click.echo(f"answer: {answer.text}")
     if answer.unsupported:
@@ -254,6 +260,8 @@ def ask(app: AppContext, question: str, mode: str | None, top_k: int | None, ext
                    f"({step.seconds:.1f}s)")
     for fact in answer.facts:
         click.echo(f"graph: {fact}")
+    click.echo(f"cost: {usage.cpu_s:.2f} CPU s, {usage.prompt_tokens} prompt + {usage.completion_tokens} generated "
+               f"tokens, retrieval {usage.retrieval_s:.2f} s, generation {usage.generation_s:.2f} s")
     linked = ", ".join(f"{lk.surface} ({lk.method} {lk.score:.2f})" for lk in result.linked[:6]) or "none"
     click.echo(f"question entities: {linked}")
     _print_passages(answer.retrieval)
@@ -307,6 +315,7 @@ def evaluate_cmd(app: AppContext, questions: Path, corpus: Path, modes: str, lim
 def _register_server_commands() -> None:
     from api.cli_audit import audit
     from api.cli_backup import backup, restore
+    from api.cli_capacity import capacity
     from api.cli_curate import curation, entity_edit, entity_merge, entity_split
     from api.cli_models import models
     from api.cli_server import keys, serve
@@ -314,6 +323,7 @@ def _register_server_commands() -> None:
     main.add_command(audit)
     main.add_command(backup)
     main.add_command(restore)
+    main.add_command(capacity)
     main.add_command(serve)
     main.add_command(keys)
     main.add_command(curation)

@@ -7,11 +7,13 @@ Two phases of --duration seconds each: ``/retrieve`` (hybrid, k=5), then extract
 ``/query``; each client cycles through the MuSiQue questions, one request at a time, a
 new connection per request unless --keepalive (a few long-lived connections can pile up
 on one of the server processes). Prints one JSON object per endpoint: endpoint, qps,
-p50_ms, p95_ms, p99_ms, errors (plus requests, clients, workers, keepalive, and the
-documents the background ingest committed during the phase), and writes them as a JSON
+p50_ms, p95_ms, p99_ms, errors (plus requests, clients, workers, keepalive, the server's CPU
+seconds and cores used during the phase, and the documents the background ingest committed
+during it; --no-ingest runs no background ingest), and writes them as a JSON
 list to --out (default bench/results/api_load.json).
 
 Usage: python bench/api_load.py [--clients 4] [--duration 20] [--workers 2] [--keepalive] [--profile server]
+                                [--no-ingest]
                                 [--data-dir DIR] [--model-cache DIR] [--out FILE]
 """
 
@@ -120,6 +122,31 @@ def ensure_musique(admin: httpx.Client, corpus: Path) -> None:
             time.sleep(2)
 
 
+def _tree_cpu_s(root: int) -> float:
+    """CPU seconds (user + system) used so far by process ``root`` and its descendants (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        times[pid] = (int(fields[11]) + int(fields[12])) / tick
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in tree:
+                tree.add(pid)
+                frontier.append(pid)
+    return sum(times.get(pid, 0.0) for pid in tree)
+
+
 def _percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -179,6 +206,8 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=DATA / "musique" / "corpus.json")
     parser.add_argument("--questions", type=Path, default=DATA / "musique" / "questions.json")
     parser.add_argument("--ingest-corpus", type=Path, default=DATA / "2wiki" / "corpus.json")
+    parser.add_argument("--no-ingest", action="store_true",
+                        help="no background ingest: the server's CPU is the load's alone (checks hopgraph capacity)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "api_load.json",
                         help="JSON output file (a list of the printed objects)")
     args = parser.parse_args()
@@ -198,21 +227,27 @@ def main() -> None:
         ensure_musique(admin, args.corpus)
         for _ in range(3):  # warm the graph index and the models
             admin.post("/v1/collections/musique/query", json={"question": questions[0], "extractive": True})
-        background = _ingest(admin, "twowiki", args.ingest_corpus, fresh=True)
+        background = None if args.no_ingest else _ingest(admin, "twowiki", args.ingest_corpus, fresh=True)
         # time the load only once the background job is committing documents (past its start-up)
         warmup_deadline = time.monotonic() + 300
-        while _job(admin, "twowiki", background)["progress"]["done"] == 0:
+        while background is not None and _job(admin, "twowiki", background)["progress"]["done"] == 0:
             if time.monotonic() > warmup_deadline:
                 raise SystemExit("background ingest committed nothing in 300 s")
             time.sleep(0.2)
+        idle = {"progress": {"done": 0, "total": 0}, "state": "none"}
         phases = [("/retrieve", {"mode": "hybrid", "k": 5}), ("/query", {"extractive": True, "k": 5})]
         rows: list[dict[str, Any]] = []
         for endpoint, body in phases:
-            before = _job(admin, "twowiki", background)
+            before = _job(admin, "twowiki", background) if background else idle
+            cpu_before, wall_before = _tree_cpu_s(proc.pid), time.perf_counter()
             result = asyncio.run(_phase(url, key, f"/v1/collections/musique{endpoint}", body, questions,
                                         args.clients, args.duration, args.keepalive))
-            after = _job(admin, "twowiki", background)
+            server_cpu = _tree_cpu_s(proc.pid) - cpu_before
+            after = _job(admin, "twowiki", background) if background else idle
             row = {"endpoint": endpoint, "profile": args.profile, **result, "clients": args.clients,
+                   "server_cpu_s": round(server_cpu, 2),
+                   "server_cores_used": round(server_cpu / (time.perf_counter() - wall_before), 2),
+                   "server_cpu_ms_per_request": round(1000 * server_cpu / max(1, result["requests"]), 1),
                    "workers": args.workers,
                    "keepalive": args.keepalive, "ingest_state": after["state"],
                    "ingested_during": after["progress"]["done"] - before["progress"]["done"],
@@ -221,7 +256,8 @@ def main() -> None:
             rows.append(row)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(rows, indent=2) + "\n")
-        _cancel_all(admin, "twowiki")  # so that it does not resume at the next start
+        if background is not None:
+            _cancel_all(admin, "twowiki")  # so that it does not resume at the next start
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

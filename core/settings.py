@@ -123,6 +123,17 @@ class Settings(BaseSettings):
     backup_dir: Path | None = Field(None, description="Where the HTTP API writes backups; default DATA_DIR/backups.")
     api_preload_models: bool = Field(True, description="Load the embedder and LLM at start-up (readyz waits).")
 
+    # service-level objectives (hopgraph serve: /metrics exposes their error-budget burn rates)
+    slo_retrieve_latency_s: float = Field(
+        0.25, gt=0, description="Latency objective of a retrieve request (seconds)."
+    )
+    slo_retrieve_objective: float = Field(
+        0.99, gt=0, lt=1, description="Share of retrieve requests that must finish within slo_retrieve_latency_s."
+    )
+    slo_availability_objective: float = Field(
+        0.999, gt=0, lt=1, description="Share of requests that must not fail with a 5xx status."
+    )
+
     @property
     def db_path(self) -> Path:
         """The SQLite file of the embedded store."""

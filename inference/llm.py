@@ -102,6 +102,8 @@ class LocalLLM:
             stream.timings = {
                 "ttft_s": (first or done) - started,
                 "tokens": float(n),
+                # the context holds the prompt (its cached prefix included) and the reply's tokens but the last
+                "prompt_tokens": float(max(0, int(self._llm.n_tokens) - max(0, n - 1))),
                 "tokens_per_s": (n - 1) / gen_time if n > 1 and gen_time > 0 else 0.0,
                 "total_s": done - started,
             }

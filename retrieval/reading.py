@@ -189,7 +189,8 @@ class MultiHopReader:
             if hop == 1:
                 timings = dict(figures)
             else:
-                timings["tokens"] = timings.get("tokens", 0.0) + figures.get("tokens", 0.0)
+                for figure in ("tokens", "prompt_tokens"):
+                    timings[figure] = timings.get(figure, 0.0) + figures.get(figure, 0.0)
             reading, outcome = self._judge(raw, excerpts, wanted, self._entity_type)
             shown = [x.passage.chunk_id for x in excerpts]
             steps.append(Step(hop, query, shown, raw.strip(), outcome, bridge, round(time.perf_counter() - t0, 3)))

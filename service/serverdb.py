@@ -1,4 +1,4 @@
-"""The server's own small database: API keys, ingest jobs, audit log, the model registry.
+"""The server's own small database: API keys, ingest jobs, audit log, the model registry, usage.
 
 One SQLite file (``DATA_DIR/server.db``, WAL) shared by the CLI, every server
 worker process and the ingest worker; each process opens its own connection.
@@ -37,6 +37,12 @@ CREATE TABLE IF NOT EXISTS models (
 CREATE TABLE IF NOT EXISTS model_active (
     kind TEXT PRIMARY KEY, name TEXT NOT NULL, version INTEGER NOT NULL, previous_name TEXT,
     previous_version INTEGER, changed_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS usage (
+    second INTEGER NOT NULL, collection TEXT NOT NULL, key_id TEXT NOT NULL, endpoint TEXT NOT NULL,
+    requests INTEGER NOT NULL, errors INTEGER NOT NULL, slow INTEGER NOT NULL, cpu_s REAL NOT NULL,
+    prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, retrieval_s REAL NOT NULL,
+    generation_s REAL NOT NULL, PRIMARY KEY (second, collection, key_id, endpoint));
+CREATE INDEX IF NOT EXISTS usage_collection ON usage(collection, second);
 """
 ADDED_COLUMNS = (  # columns later versions added: (table, column, declaration)
     ("jobs", "kind", "TEXT NOT NULL DEFAULT 'ingest'"),

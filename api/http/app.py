@@ -23,6 +23,7 @@ from api.http.controllers.models import ModelsController
 from api.http.controllers.ontology import OntologyController
 from api.http.controllers.ops import OpsController
 from api.http.controllers.questions import QuestionsController
+from api.http.controllers.usage import UsageController
 from api.http.deps import provide_collection, provide_reading, provide_runtime
 from api.http.metrics import MetricsMiddleware
 from api.http.openapi import document_problems, document_streams, openapi_config
@@ -46,7 +47,7 @@ def create_app(settings: Settings, metrics_dir: Path | None = None) -> Litestar:
         path="/v1/collections/{c:str}",
         route_handlers=[DocumentsController, JobsController, QuestionsController, GraphController, AuditController,
                         OntologyController, CurationController, CurationRecordsController, EmbeddingsController,
-                        GoldenController],
+                        GoldenController, UsageController],
         dependencies={"collection": Provide(provide_collection), "reading": Provide(provide_reading)},
     )
     v1 = Router(
@@ -59,7 +60,7 @@ def create_app(settings: Settings, metrics_dir: Path | None = None) -> Litestar:
     app = Litestar(
         route_handlers=[OpsController, v1],
         dependencies={"runtime": Provide(provide_runtime, sync_to_thread=False)},
-        middleware=[MetricsMiddleware(runtime.metrics)],
+        middleware=[MetricsMiddleware(runtime.metrics, runtime.usage, settings)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         openapi_config=openapi_config(),

@@ -20,6 +20,14 @@ from litestar.exceptions import HTTPException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.settings import Settings
+from service.slo import BurnRate
+from service.usage import Outcome, Usage, UsageLog
+
+USAGE_STATE = "hopgraph.usage"
+"""The key in a request's ``scope["state"]`` of its :class:`~service.usage.Usage` (see :func:`request_usage`)."""
+UNCOUNTED_ROUTES = frozenset({"/healthz", "/readyz", "/metrics", "unmatched"})
+"""Routes left out of the usage log and the SLOs (probes and scrapes, not users' requests)."""
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -57,7 +65,7 @@ class Counter:
                     merged[key] = merged.get(key, 0.0) + float(value)
         items = sorted(merged.items())
         lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} counter"]
-        lines += [f"{self.name}{_labels(self.labels, k)} {v:g}" for k, v in items]
+        lines += [f"{self.name}{_labels(self.labels, k)} {v:.12g}" for k, v in items]
         return lines
 
 
@@ -130,6 +138,20 @@ class Metrics:
                                    "Cosine similarity of the best dense match of each retrieval, by embedding "
                                    "model: a falling distribution means the corpus answers the questions less well.",
                                    ("embedder",), buckets=SCORE_BUCKETS)
+        usage = ("collection", "key")
+        self.usage_requests = Counter("hopgraph_usage_requests_total",
+                                      "Requests per collection, API key (id) and endpoint (retrieve, query, other).",
+                                      (*usage, "endpoint"))
+        self.usage_cpu = Counter("hopgraph_usage_cpu_seconds_total",
+                                 "CPU seconds of the work done for requests (the process's CPU shared among the "
+                                 "requests running when it was spent).", usage)
+        self.usage_tokens = Counter("hopgraph_usage_tokens_total",
+                                    "Reader tokens per collection and key: kind prompt (read) or completion "
+                                    "(generated).", (*usage, "kind"))
+        self.usage_retrieval = Counter("hopgraph_usage_retrieval_seconds_total",
+                                       "Wall seconds spent retrieving, per collection and key.", usage)
+        self.usage_generation = Counter("hopgraph_usage_generation_seconds_total",
+                                        "Wall seconds spent generating answers, per collection and key.", usage)
         self.golden_similarity = Histogram("hopgraph_query_golden_similarity",
                                            "Cosine similarity of each question to the centroid of the collection's "
                                            "golden questions, by embedding model (query drift; see README).",
@@ -137,7 +159,21 @@ class Metrics:
 
     def _all(self) -> tuple[Counter | Histogram, ...]:
         return (self.requests, self.latency, self.retrieval, self.generation, self.tokens, self.answers,
-                self.model_answers, self.top_score, self.golden_similarity)
+                self.model_answers, self.top_score, self.golden_similarity, self.usage_requests, self.usage_cpu,
+                self.usage_tokens, self.usage_retrieval, self.usage_generation)
+
+    def charge(self, outcome: Outcome) -> None:
+        """Count a finished request's cost against its collection and key."""
+        collection, key, u = outcome.collection, outcome.key_id, outcome.usage
+        self.usage_requests.inc(collection, key, outcome.endpoint)
+        self.usage_cpu.inc(collection, key, amount=u.cpu_s)
+        if u.prompt_tokens or u.completion_tokens:
+            self.usage_tokens.inc(collection, key, "prompt", amount=u.prompt_tokens)
+            self.usage_tokens.inc(collection, key, "completion", amount=u.completion_tokens)
+        if u.retrieval_s:
+            self.usage_retrieval.inc(collection, key, amount=u.retrieval_s)
+        if u.generation_s:
+            self.usage_generation.inc(collection, key, amount=u.generation_s)
 
     def snapshot(self) -> dict[str, list[list[Any]]]:
         """Every series as JSON-able data: ``{metric name: [[label values, value], ...]}``."""
@@ -168,18 +204,56 @@ def gauge_lines(name: str, help_text: str, kind: str, label: str, values: dict[s
     return lines + [f"{name}{_labels((label,), (k,))} {v}" for k, v in sorted(values.items())]
 
 
+def slo_lines(rates: Sequence[BurnRate]) -> list[str]:
+    """Exposition lines of the SLOs: objectives, and burn rates per objective and window."""
+    lines = ["# HELP hopgraph_slo_objective The objective of each SLO (share of good requests).",
+             "# TYPE hopgraph_slo_objective gauge"]
+    seen: set[str] = set()
+    for r in rates:
+        if r.slo not in seen:
+            seen.add(r.slo)
+            lines.append(f"hopgraph_slo_objective{_labels(('slo',), (r.slo,))} {r.objective:g}")
+    lines += ["# HELP hopgraph_slo_burn_rate Error-budget burn rate: the share of bad requests in the window "
+              "divided by (1 - objective); 1 spends the budget exactly over the SLO period.",
+              "# TYPE hopgraph_slo_burn_rate gauge"]
+    lines += [f"hopgraph_slo_burn_rate{_labels(('slo', 'window'), (r.slo, r.window))} {r.rate:.6g}" for r in rates]
+    lines += ["# HELP hopgraph_slo_window_requests Requests an SLO counted in the window (all, and bad ones).",
+              "# TYPE hopgraph_slo_window_requests gauge"]
+    for r in rates:
+        lines.append(f"hopgraph_slo_window_requests{_labels(('slo', 'window', 'kind'), (r.slo, r.window, 'all'))}"
+                     f" {r.requests}")
+        lines.append(f"hopgraph_slo_window_requests{_labels(('slo', 'window', 'kind'), (r.slo, r.window, 'bad'))}"
+                     f" {r.bad}")
+    return lines
+
+
+def request_usage(scope: Scope) -> Usage:
+    """The usage record of the request of ``scope`` (a fresh one outside :class:`MetricsMiddleware`)."""
+    state: dict[str, Any] = scope.setdefault("state", {})
+    usage = state.setdefault(USAGE_STATE, Usage())
+    assert isinstance(usage, Usage)
+    return usage
+
+
+def _endpoint(route: str) -> str:
+    last = route.rsplit("/", 1)[-1]
+    return last if last in ("retrieve", "query") else "other"
+
+
 class MetricsMiddleware(ASGIMiddleware):
-    """Counts requests and times them per route template (``/v1/collections/{c:str}/retrieve``)."""
+    """Counts requests and times them per route template (``/v1/collections/{c:str}/retrieve``), charges
+    each request's usage to its collection and key, and adds it to the usage log (the SLOs' counts)."""
 
     scopes = (ScopeType.HTTP,)
 
-    def __init__(self, metrics: Metrics) -> None:
-        self._metrics = metrics
+    def __init__(self, metrics: Metrics, usage: UsageLog, settings: Settings) -> None:
+        self._metrics, self._usage, self._slow_s = metrics, usage, settings.slo_retrieve_latency_s
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        """Run the request and record its status and duration."""
+        """Run the request and record its status, duration and cost."""
         started = time.perf_counter()
         status = 500
+        usage = request_usage(scope)
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
@@ -193,7 +267,16 @@ class MetricsMiddleware(ASGIMiddleware):
             status = exc.status_code
             raise
         finally:
+            elapsed = time.perf_counter() - started
             route = str(scope.get("path_template") or "unmatched")
             method = str(scope.get("method", ""))
             self._metrics.requests.inc(method, route, str(status))
-            self._metrics.latency.observe(time.perf_counter() - started, method, route)
+            self._metrics.latency.observe(elapsed, method, route)
+            if route not in UNCOUNTED_ROUTES:
+                endpoint = _endpoint(route)
+                params = scope.get("path_params") or {}
+                outcome = Outcome(str(params.get("c", "")), str(getattr(scope.get("user"), "id", "") or ""),
+                                  endpoint, status >= 500, endpoint == "retrieve" and elapsed > self._slow_s, usage)
+                self._usage.add(outcome)
+                if outcome.collection:
+                    self._metrics.charge(outcome)

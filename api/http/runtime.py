@@ -26,6 +26,7 @@ from service.jobs import JobStore
 from service.keys import KeyStore
 from service.registry import CollectionRegistry, SharedModels
 from service.serverdb import ServerDB
+from service.usage import FLUSH_EVERY_S, CpuMeter, UsageLog
 
 log = logging.getLogger("hopgraph.api")
 T = TypeVar("T")
@@ -72,11 +73,14 @@ class Runtime:
     metrics: Metrics
     buckets: TokenBuckets
     ingest: IngestHost
+    usage: UsageLog
+    cpu: CpuMeter = field(default_factory=CpuMeter)
     metrics_share: MetricsShare | None = None
     offload: Offload | None = None
     load_error: str | None = None
     _preload: asyncio.Task[None] | None = field(default=None, repr=False)
     _publish: asyncio.Task[None] | None = field(default=None, repr=False)
+    _flush: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
     def work(self) -> Offload:
@@ -120,7 +124,7 @@ def build_runtime(settings: Settings, metrics_dir: Path | None = None) -> Runtim
         db.close()
         raise StoreError(f"cannot create the metrics directory {metrics_dir}: {exc}") from exc
     return Runtime(settings, db, KeyStore(db), JobStore(db), AuditLog(db), models, registry, metrics, buckets,
-                   IngestHost(settings), share)
+                   IngestHost(settings), UsageLog(db), metrics_share=share)
 
 
 async def _publish_metrics(share: MetricsShare) -> None:
@@ -131,6 +135,16 @@ async def _publish_metrics(share: MetricsShare) -> None:
             await anyio.to_thread.run_sync(share.publish)
         except OSError as exc:  # the next round tries again; scrapes elsewhere miss this process meanwhile
             log.warning("cannot publish metrics: %s", exc)
+
+
+async def _flush_usage(usage: UsageLog) -> None:
+    """Write the usage buckets every ``FLUSH_EVERY_S`` until cancelled."""
+    while True:
+        await asyncio.sleep(FLUSH_EVERY_S)
+        try:
+            await anyio.to_thread.run_sync(usage.flush)
+        except StoreError as exc:  # kept in memory: the next round writes them
+            log.warning("cannot write the usage log: %s", exc)
 
 
 async def _preload(runtime: Runtime) -> None:
@@ -155,13 +169,15 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         runtime._preload = asyncio.create_task(_preload(runtime))
     if runtime.metrics_share is not None:
         runtime._publish = asyncio.create_task(_publish_metrics(runtime.metrics_share))
+    runtime._flush = asyncio.create_task(_flush_usage(runtime.usage))
     try:
         yield
     finally:
-        if runtime._publish is not None:
-            runtime._publish.cancel()
-            with suppress(asyncio.CancelledError):
-                await runtime._publish
+        for task in (runtime._publish, runtime._flush):
+            if task is not None:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
         await anyio.to_thread.run_sync(partial(runtime.ingest.stop, settings.api_shutdown_grace_s))
         if runtime._preload is not None and not runtime._preload.done():
             await runtime._preload
@@ -171,6 +187,10 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
                 await anyio.to_thread.run_sync(runtime.metrics_share.publish)
             except OSError as exc:
                 log.warning("cannot publish the final metrics: %s", exc)
+        try:  # the last usage of this worker
+            await anyio.to_thread.run_sync(runtime.usage.flush)
+        except StoreError as exc:
+            log.warning("cannot write the final usage: %s", exc)
         runtime.buckets.close()
         runtime.db.close()
         heap.release()

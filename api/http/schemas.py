@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from msgspec import Meta, Struct, field
 
+from api.shapes import UsageOut
 from service.collections import NAME_PATTERN
 from service.types import PathEdge
 
@@ -431,3 +432,16 @@ class RestoreIn(Struct, forbid_unknown_fields=True):
     collection: CollectionName | None = None
     as_: CollectionName | None = field(default=None, name="as")
     replace: bool = False
+
+
+class UsageReport(Struct):
+    """A collection's usage over a period (GET .../usage): totals, per API key id, requests per endpoint."""
+
+    collection: str
+    since: float  # epoch seconds
+    until: float
+    requests: int
+    errors: int  # answered 5xx
+    usage: UsageOut
+    by_key: dict[str, UsageOut]
+    requests_by_endpoint: dict[str, int]

@@ -17,17 +17,19 @@ from litestar.response import ServerSentEventMessage
 
 from api.http.problems import problem_body
 from api.http.runtime import Runtime
-from api.shapes import answer_out, answer_outcome
+from api.shapes import answer_out, answer_outcome, answer_usage
 from core.errors import HopgraphError
 from service.types import Answer, RetrievalResult
+from service.usage import Usage
 from service.views import Reading
 
 log = logging.getLogger("hopgraph.api")
 _END = object()
 
 
-def record_generation(runtime: Runtime, answer: Answer) -> None:
-    """Count the tokens, time and outcome of a generated answer."""
+def record_generation(runtime: Runtime, answer: Answer, usage: Usage) -> None:
+    """Count the tokens, time and outcome of a generated answer, and add them to the request's ``usage``."""
+    usage.add(answer_usage(answer))
     runtime.metrics.answers.inc(answer_outcome(answer))
     runtime.metrics.model_answers.inc(runtime.models.reader_name(), answer_outcome(answer))
     if answer.timings:
@@ -35,7 +37,7 @@ def record_generation(runtime: Runtime, answer: Answer) -> None:
         runtime.metrics.tokens.inc(amount=answer.timings.get("tokens", 0.0))
 
 
-async def answer_events(runtime: Runtime, reading: Reading, result: RetrievalResult,
+async def answer_events(runtime: Runtime, reading: Reading, result: RetrievalResult, usage: Usage,
                         ) -> AsyncIterator[ServerSentEventMessage]:
     """The events of one streamed answer."""
     loop = asyncio.get_running_loop()
@@ -50,7 +52,7 @@ async def answer_events(runtime: Runtime, reading: Reading, result: RetrievalRes
         finally:
             loop.call_soon_threadsafe(queue.put_nowait, _END)
 
-    task = asyncio.ensure_future(runtime.work.generate(generate))
+    task = asyncio.ensure_future(runtime.work.generate(runtime.cpu.metered(usage, generate)))
     try:
         while True:
             getter = asyncio.ensure_future(queue.get())
@@ -69,5 +71,5 @@ async def answer_events(runtime: Runtime, reading: Reading, result: RetrievalRes
     finally:
         if not task.done():  # the client went away: let generation finish in its thread, quietly
             task.add_done_callback(lambda t: t.cancelled() or t.exception())
-    record_generation(runtime, answer)
-    yield ServerSentEventMessage(data=msgspec.json.encode(answer_out(answer)).decode(), event="answer")
+    record_generation(runtime, answer, usage)
+    yield ServerSentEventMessage(data=msgspec.json.encode(answer_out(answer, usage)).decode(), event="answer")

@@ -17,6 +17,12 @@ def _sse(text: str) -> list[tuple[str, Any]]:
     return events
 
 
+def _count(metrics: str, prefix: str) -> float:
+    """The value of the series line starting with ``prefix`` (0 when there is none yet)."""
+    line = next((x for x in metrics.splitlines() if x.startswith(prefix)), None)
+    return float(line.rsplit(" ", 1)[1]) if line else 0.0
+
+
 def test_retrieve_returns_explained_passages(harness: Harness) -> None:
     res = harness.client.post("/v1/collections/alpha/retrieve", json={"question": QUESTION, "k": 4},
                               headers=harness.h("reader_alpha"))
@@ -47,6 +53,7 @@ def test_extractive_query_cites_a_passage(harness: Harness) -> None:
 
 def test_generated_answer_plain_and_streamed(harness: Harness) -> None:
     q = {"question": "Who owns Baltia Lines?", "k": 2}
+    before = harness.client.get("/metrics").text
     plain = harness.client.post("/v1/collections/alpha/query", json=q, headers=harness.h("reader_alpha"))
     assert plain.status_code == 200 and plain.json()["mode"] == "llm"
     with harness.client.stream("POST", "/v1/collections/alpha/query", json={**q, "stream": True},
@@ -65,9 +72,10 @@ def test_generated_answer_plain_and_streamed(harness: Harness) -> None:
     assert final["answer"] == plain.json()["answer"]  # temperature 0: the same answer either way
     outcome = "no_answer" if final["no_answer"] else "unsupported" if final["unsupported"] else "supported"
     assert final["supported"] == (outcome == "supported") and final["supported"] == bool(final["citations"])
-    metrics = harness.client.get("/metrics").text
-    assert "hopgraph_generated_tokens_total " in metrics and "hopgraph_generation_duration_seconds_count 2" in metrics
-    assert f'hopgraph_answers_total{{outcome="{outcome}"}} 2' in metrics
+    metrics = harness.client.get("/metrics").text  # other tests of the session generate too: count the difference
+    assert _count(metrics, "hopgraph_generated_tokens_total ") > _count(before, "hopgraph_generated_tokens_total ")
+    for series in ("hopgraph_generation_duration_seconds_count ", f'hopgraph_answers_total{{outcome="{outcome}"}} '):
+        assert _count(metrics, series) == _count(before, series) + 2, series
 
 
 def test_question_validation_names_the_field(harness: Harness) -> None:

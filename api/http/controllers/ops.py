@@ -7,10 +7,11 @@ from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from api.http.deps import RuntimeDep
-from api.http.metrics import gauge_lines
+from api.http.metrics import gauge_lines, slo_lines
 from api.http.problems import RETRY_AFTER_S
 from api.http.schemas import Health
 from core.errors import HopgraphError
+from service.slo import BurnRate, burn_rates
 
 
 class OpsController(Controller):
@@ -49,11 +50,18 @@ class OpsController(Controller):
 
     @get("/metrics", summary="Prometheus metrics", media_type="text/plain; version=0.0.4; charset=utf-8")
     async def metrics(self, runtime: RuntimeDep) -> str:
-        """Request counts and latency per route, retrieval and generation latency, tokens, ingest counters."""
+        """Request counts and latency per route, retrieval and generation latency, tokens, ingest counters, usage
+        per collection and key, and the SLOs' error-budget burn rates over 5 minutes and 1 hour."""
         share = runtime.metrics_share
-        ingested, states, peers = await runtime.work.query(
-            lambda: (runtime.jobs.ingested_documents(), runtime.jobs.counts(), share.peers() if share else []))
+
+        def read() -> tuple[dict[str, int], dict[str, int], list[dict[str, object]], list[BurnRate]]:
+            runtime.usage.flush()  # this worker's latest requests count in the burn rates
+            return (runtime.jobs.ingested_documents(), runtime.jobs.counts(), share.peers() if share else [],
+                    burn_rates(runtime.settings, runtime.usage))
+
+        ingested, states, peers, rates = await runtime.work.query(read)
         extra = gauge_lines("hopgraph_ingest_documents_total", "Documents written by finished ingest jobs.",
                             "counter", "collection", ingested)
         extra += gauge_lines("hopgraph_ingest_jobs", "Ingest jobs by state.", "gauge", "state", states)
+        extra += slo_lines(rates)
         return await runtime.work.quick(runtime.metrics.render, extra, peers)
