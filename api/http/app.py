@@ -18,12 +18,14 @@ from api.http.controllers.documents import DocumentsController
 from api.http.controllers.embeddings import EmbeddingsController, GoldenController
 from api.http.controllers.graph import GraphController
 from api.http.controllers.jobs import JobsController
-from api.http.controllers.keys import KeysController
+from api.http.controllers.keys import KeysController, WhoAmIController
 from api.http.controllers.models import ModelsController
 from api.http.controllers.ontology import OntologyController
+from api.http.controllers.openai import ChatAliasController, OpenAIController
 from api.http.controllers.ops import OpsController
 from api.http.controllers.questions import QuestionsController
 from api.http.controllers.usage import UsageController
+from api.http.controllers.web import WebController
 from api.http.deps import provide_collection, provide_reading, provide_runtime
 from api.http.metrics import MetricsMiddleware
 from api.http.openapi import document_problems, document_streams, openapi_config
@@ -52,13 +54,14 @@ def create_app(settings: Settings, metrics_dir: Path | None = None) -> Litestar:
     )
     v1 = Router(
         path="/",
-        route_handlers=[CollectionsController, KeysController, ModelsController, ServerAuditController,
-                        BackupsController, collection_scoped],
+        route_handlers=[CollectionsController, KeysController, WhoAmIController, ModelsController,
+                        ServerAuditController, BackupsController, OpenAIController, ChatAliasController,
+                        collection_scoped],
         middleware=[DefineMiddleware(ApiKeyAuthMiddleware)],
         guards=[rate_limit],
     )
     app = Litestar(
-        route_handlers=[OpsController, v1],
+        route_handlers=[OpsController, WebController, v1],
         dependencies={"runtime": Provide(provide_runtime, sync_to_thread=False)},
         middleware=[MetricsMiddleware(runtime.metrics, runtime.usage, settings)],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -26,6 +26,8 @@ from service.usage import Outcome, Usage, UsageLog
 
 USAGE_STATE = "hopgraph.usage"
 """The key in a request's ``scope["state"]`` of its :class:`~service.usage.Usage` (see :func:`request_usage`)."""
+COLLECTION_STATE = "hopgraph.collection"
+"""The key in ``scope["state"]`` of the collection a request outside ``/v1/collections/{c}`` works on."""
 UNCOUNTED_ROUTES = frozenset({"/healthz", "/readyz", "/metrics", "unmatched"})
 """Routes left out of the usage log and the SLOs (probes and scrapes, not users' requests)."""
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -237,6 +239,8 @@ def request_usage(scope: Scope) -> Usage:
 
 def _endpoint(route: str) -> str:
     last = route.rsplit("/", 1)[-1]
+    if last == "completions":  # the OpenAI-compatible chat: an answer
+        return "query"
     return last if last in ("retrieve", "query") else "other"
 
 
@@ -275,7 +279,8 @@ class MetricsMiddleware(ASGIMiddleware):
             if route not in UNCOUNTED_ROUTES:
                 endpoint = _endpoint(route)
                 params = scope.get("path_params") or {}
-                outcome = Outcome(str(params.get("c", "")), str(getattr(scope.get("user"), "id", "") or ""),
+                collection = params.get("c") or scope.get("state", {}).get(COLLECTION_STATE, "")
+                outcome = Outcome(str(collection), str(getattr(scope.get("user"), "id", "") or ""),
                                   endpoint, status >= 500, endpoint == "retrieve" and elapsed > self._slow_s, usage)
                 self._usage.add(outcome)
                 if outcome.collection:

@@ -150,8 +150,24 @@ def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Respons
     return problem(500, "internal error; the server log has the details", "internal-error")
 
 
+OPENAI_PATHS = ("/openai/", "/v1/chat/")
+
+
+def _openai_aware(handler: Any) -> Any:
+    """The handler, adding OpenAI's ``error`` object to the problem of a request to the OpenAI-compatible paths
+    (its clients read ``error.message``; everyone else reads the problem)."""
+    def handle(request: Request[Any, Any, Any], exc: Any) -> Response[dict[str, Any]]:
+        response: Response[dict[str, Any]] = handler(request, exc)
+        body = response.content
+        if request.url.path.startswith(OPENAI_PATHS) and isinstance(body, dict):
+            body["error"] = {"message": body.get("detail", ""), "type": str(body.get("type", "")).rsplit(":", 1)[-1],
+                             "code": body.get("status")}
+        return response
+    return handle
+
+
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
-    e.HopgraphError: hopgraph_error,
-    HTTPException: http_error,
-    Exception: unexpected_error,
+    e.HopgraphError: _openai_aware(hopgraph_error),
+    HTTPException: _openai_aware(http_error),
+    Exception: _openai_aware(unexpected_error),
 }

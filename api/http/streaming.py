@@ -37,9 +37,13 @@ def record_generation(runtime: Runtime, answer: Answer, usage: Usage) -> None:
         runtime.metrics.tokens.inc(amount=answer.timings.get("tokens", 0.0))
 
 
-async def answer_events(runtime: Runtime, reading: Reading, result: RetrievalResult, usage: Usage,
-                        ) -> AsyncIterator[ServerSentEventMessage]:
-    """The events of one streamed answer."""
+async def stream_answer(runtime: Runtime, reading: Reading, result: RetrievalResult, usage: Usage,
+                        ) -> AsyncIterator[str | Answer]:
+    """The tokens of one generated answer as they come, then the answer itself (counted and charged).
+
+    Raises:
+        HopgraphError: generation failed (after some tokens, perhaps).
+    """
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[object] = asyncio.Queue()
 
@@ -63,13 +67,25 @@ async def answer_events(runtime: Runtime, reading: Reading, result: RetrievalRes
             item = getter.result()
             if item is _END:
                 break
-            yield ServerSentEventMessage(data=json.dumps({"text": item}), event="token")
+            assert isinstance(item, str)
+            yield item
         answer = await task
-    except HopgraphError as exc:
-        yield ServerSentEventMessage(data=json.dumps(problem_body(exc)), event="error")
-        return
     finally:
         if not task.done():  # the client went away: let generation finish in its thread, quietly
             task.add_done_callback(lambda t: t.cancelled() or t.exception())
     record_generation(runtime, answer, usage)
-    yield ServerSentEventMessage(data=msgspec.json.encode(answer_out(answer, usage)).decode(), event="answer")
+    yield answer
+
+
+async def answer_events(runtime: Runtime, reading: Reading, result: RetrievalResult, usage: Usage,
+                        ) -> AsyncIterator[ServerSentEventMessage]:
+    """The events of one streamed answer: ``token`` events, then one ``answer`` (or one ``error``) event."""
+    try:
+        async for item in stream_answer(runtime, reading, result, usage):
+            if isinstance(item, str):
+                yield ServerSentEventMessage(data=json.dumps({"text": item}), event="token")
+            else:
+                yield ServerSentEventMessage(data=msgspec.json.encode(answer_out(item, usage)).decode(),
+                                             event="answer")
+    except HopgraphError as exc:
+        yield ServerSentEventMessage(data=json.dumps(problem_body(exc)), event="error")

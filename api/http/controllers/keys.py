@@ -15,6 +15,18 @@ from api.http.views import key_out
 from service.key_changes import create_key, revoke_key
 
 
+class WhoAmIController(Controller):
+    """The calling key itself (any role): what the web app signs in with."""
+
+    path = "/v1/whoami"
+    tags = ["keys"]
+
+    @get("/", guards=[requires("reader")], summary="The calling key")
+    async def whoami(self, request: Request[Any, Any, Any]) -> KeyOut:
+        """The calling key's id, name, role, collections and principals (never its secret)."""
+        return key_out(caller(request))
+
+
 class KeysController(Controller):
     """Create, list and revoke keys; a new key's secret is shown once."""
 
