@@ -80,6 +80,19 @@ def _measure(meter: CpuMeter, fn: Callable[[], object]) -> tuple[float, float]:
 
 def calibrate(app: AppContext, retrievals: int = 30, answers: int = 3,
               progress: Callable[[str], None] | None = None) -> Figures:
+    """Measure this machine as a server process runs (one BLAS thread: see :mod:`api.serve`); see :func:`_calibrate`.
+
+    Raises:
+        InputError: the store holds no documents.
+        ModelError, StoreError: as retrieval and the reader.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, "blas"):
+        return _calibrate(app, retrievals, answers, progress)
+
+
+def _calibrate(app: AppContext, retrievals: int, answers: int, progress: Callable[[str], None] | None) -> Figures:
     """Measure this machine on the store of ``app`` (which must hold documents).
 
     Args:
