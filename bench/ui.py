@@ -97,7 +97,7 @@ def main() -> None:
             for _ in range(args.runs):
                 page.goto(url + "/#/ask")
                 page.wait_for_selector("#page-ask:not([hidden])")
-                page.wait_for_selector("#collection option")
+                page.wait_for_selector("#collection option", state="attached")
                 interactive.append(page.evaluate("performance.now()"))
             for i in range(args.runs):
                 page.evaluate("""() => { window.firstToken = null; const a = document.getElementById('answer');
