@@ -280,6 +280,8 @@ class MetricsMiddleware(ASGIMiddleware):
                 endpoint = _endpoint(route)
                 params = scope.get("path_params") or {}
                 collection = params.get("c") or scope.get("state", {}).get(COLLECTION_STATE, "")
+                if status in (401, 403, 404):  # a name the caller may not use (or made up) labels nothing
+                    collection = ""
                 outcome = Outcome(str(collection), str(getattr(scope.get("user"), "id", "") or ""),
                                   endpoint, status >= 500, endpoint == "retrieve" and elapsed > self._slow_s, usage)
                 self._usage.add(outcome)

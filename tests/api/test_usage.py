@@ -79,3 +79,7 @@ def test_usage_is_for_admins_and_since_is_checked(harness: Harness) -> None:
     bad = harness.client.get("/v1/collections/beta/usage", params={"since": "yesterday"}, headers=harness.h("admin"))
     assert bad.status_code == 400 and "since" in bad.json()["detail"]
     assert harness.client.get("/v1/collections/nope/usage", headers=harness.h("admin")).status_code == 404
+    for made_up in ("made-up-1", "made-up-2"):  # unknown or unauthorised names make no series
+        harness.client.post(f"/v1/collections/{made_up}/retrieve", json={"question": "x"})
+        harness.client.post(f"/v1/collections/{made_up}/retrieve", json={"question": "x"}, headers=harness.h("admin"))
+    assert 'collection="made-up' not in harness.client.get("/metrics").text
