@@ -70,6 +70,15 @@ def _start(args: argparse.Namespace, port: int) -> subprocess.Popen[bytes]:
     )
 
 
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the server (a graceful shutdown), SIGKILL after two minutes."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -259,11 +268,7 @@ def main() -> None:
         if background is not None:
             _cancel_all(admin, "twowiki")  # so that it does not resume at the next start
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(120)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)
 
 
 if __name__ == "__main__":

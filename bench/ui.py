@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -29,7 +28,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.api_load import _admin_key, _free_port, _wait_ready, ensure_musique  # noqa: E402
+from bench.api_load import _admin_key, _free_port, _wait_ready, ensure_musique, stop_server  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "musique"
 QUESTION = "Who is the spouse of the Green performer?"
@@ -137,11 +136,7 @@ def main() -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(row, indent=2) + "\n")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(120)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)
 
 
 if __name__ == "__main__":

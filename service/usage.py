@@ -106,6 +106,7 @@ class Outcome:
 
 _COLUMNS = ("requests", "errors", "slow", "cpu_s", "prompt_tokens", "completion_tokens", "retrieval_s",
             "generation_s")
+_COUNTS = frozenset({"requests", "errors", "slow", "prompt_tokens", "completion_tokens"})  # integer columns
 _UPSERT = (
     "INSERT INTO usage(second, collection, key_id, endpoint, " + ", ".join(_COLUMNS) + ") "
     "VALUES (?, ?, ?, ?, " + ", ".join("?" * len(_COLUMNS)) + ") "
@@ -174,9 +175,8 @@ class UsageLog:
             return 0
         try:
             with self._db.write() as conn:
-                conn.executemany(_UPSERT, [(*k, *(int(v) if c in ("requests", "errors", "slow", "prompt_tokens",
-                                                                   "completion_tokens") else v
-                                                   for c, v in zip(_COLUMNS, sums, strict=True)))
+                conn.executemany(_UPSERT, [(*k, *(int(v) if c in _COUNTS else v for c, v in zip(_COLUMNS, sums,
+                                                                                              strict=True)))
                                            for k, sums in pending.items()])
                 conn.execute("DELETE FROM usage WHERE second < ?", (int(self._clock() - RETENTION_S),))
         except BaseException:

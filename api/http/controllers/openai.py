@@ -22,9 +22,9 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from api.http.auth import caller, check_collection, requires
+from api.http.auth import caller, requires
 from api.http.controllers.questions import run_retrieval
-from api.http.deps import RuntimeDep
+from api.http.deps import RuntimeDep, provide_collection, provide_reading
 from api.http.metrics import COLLECTION_STATE, request_usage
 from api.http.problems import problem_body
 from api.http.runtime import Runtime
@@ -146,11 +146,9 @@ class ChatAliasController(Controller):
 async def answer_chat(data: ChatRequest, request: Request[Any, Any, Any], runtime: Runtime) -> Response[Any]:
     """Answer a chat request (plain or streamed)."""
     name, question = collection_of(data.model), question_of(data)
-    key = caller(request)
-    check_collection(key, name)
+    collection = await provide_collection(name, request, runtime)  # as for /v1/collections/{c}: 404 if not the key's
     request.scope.setdefault("state", {})[COLLECTION_STATE] = name  # charged to the collection
-    collection = await runtime.work.query(runtime.registry.get, name)
-    reading = collection.reading(key.viewer)
+    reading = await provide_reading(collection, request)
     usage = request_usage(request.scope)
     result = await run_retrieval(runtime, reading, usage, question, data.mode, data.k)
     model = MODEL_PREFIX + name
