@@ -141,12 +141,19 @@ def docs() -> None:
 @docs.command("list")
 @click.option("--offset", default=0, show_default=True)
 @click.option("--limit", default=50, show_default=True)
+@click.option("--search", "text", default=None, help="Only documents whose title or source contains this.")
+@click.option("--content", is_flag=True, help="--search matches the documents' text as keywords, best first.")
 @click.pass_obj
 @handle_errors
-def docs_list(app: AppContext, offset: int, limit: int) -> None:
-    """List documents."""
-    for d in documents.page(app.reading.store.graph, offset, limit).documents:
+def docs_list(app: AppContext, offset: int, limit: int, text: str | None, content: bool) -> None:
+    """List documents (by id), or those a search finds."""
+    if text is None:
+        found = documents.page(app.reading.store.graph, offset, limit)
+    else:
+        found = documents.search(app.reading.store, text, offset, limit, content=content)
+    for d in found.documents:
         click.echo(f"{d.id}  {d.title or '-'}  {d.source}")
+    click.echo(f"{found.total} document(s) in all", err=True)
 
 
 @main.group()
@@ -191,6 +198,9 @@ def entity_show(app: AppContext, entity_id: str, limit: int) -> None:
         click.echo(f"  {arrow} {n.entity.name} [{n.entity.type}] ({n.entity.id}) conf={n.relation.confidence:.2f}")
         if detail.evidence:
             click.echo(f"      evidence {detail.evidence[0].evidence.chunk_id}: {detail.evidence[0].sentence[:200]}")
+    click.echo(f"documents ({found.document_count}):")
+    for doc_id, title in found.documents:
+        click.echo(f"  {doc_id}  {title}")
 
 
 def format_path(path: list[PathEdge]) -> str:

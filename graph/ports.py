@@ -76,6 +76,11 @@ class GraphStore(ABC):
         """Documents ordered by id."""
 
     @abstractmethod
+    def search_documents(self, text: str, offset: int = 0, limit: int = 100) -> tuple[list[Document], int]:
+        """Documents whose title or source contains ``text`` (case-insensitive), ordered by id, a page of
+        them, and how many match in all."""
+
+    @abstractmethod
     def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]:
         """The chunks that exist among ``chunk_ids``, in the order asked."""
 

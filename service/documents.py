@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import NotFoundError
+from core.errors import InputError, NotFoundError
 from core.settings import Settings
 from graph.knowledge import KnowledgeStore
 from graph.model import Document, StoreStats
@@ -17,6 +17,8 @@ from graph.ports import GraphStore
 from service import uploads
 from service.audit import Actor, AuditLog
 from service.jobs import Job, JobStore
+
+MAX_CONTENT_CHUNKS = 500  # chunks a content search ranks
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,24 @@ def stats(graph: GraphStore) -> StoreStats:
 def page(graph: GraphStore, offset: int, limit: int) -> DocumentPage:
     """Documents ``offset`` .. ``offset + limit`` (by id)."""
     return DocumentPage(graph.list_documents(offset, limit), offset, limit, graph.stats().documents)
+
+
+def search(store: KnowledgeStore, text: str, offset: int, limit: int, *, content: bool = False) -> DocumentPage:
+    """Documents whose title or source contains ``text`` (case-insensitive, by id, a page of them); with
+    ``content``, documents whose text matches ``text`` as keywords instead (BM25, best first; ``total`` counts
+    the matches found among the best :data:`MAX_CONTENT_CHUNKS` chunks).
+
+    Raises:
+        InputError: ``text`` is blank.
+    """
+    if not text.strip():
+        raise InputError("the search text is blank")
+    if not content:
+        found, total = store.graph.search_documents(text.strip(), offset, limit)
+        return DocumentPage(found, offset, limit, total)
+    ranked = list(dict.fromkeys(hit.doc_id for hit in store.vectors.keyword_search(text, MAX_CONTENT_CHUNKS)))
+    docs = [d for doc_id in ranked[offset : offset + limit] if (d := store.graph.get_document(doc_id)) is not None]
+    return DocumentPage(docs, offset, limit, len(ranked))
 
 
 def all_ids(graph: GraphStore, page: int = 1000) -> list[str]:

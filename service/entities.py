@@ -15,6 +15,7 @@ from retrieval.graph_index import GraphIndex
 from retrieval.types import PathEdge
 
 MAX_EVIDENCE = 3
+MAX_DOCUMENTS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,8 @@ class EntityDetail:
 
     entity: Entity
     neighbours: list[NeighbourDetail]
+    documents: list[tuple[str, str]]  # (id, title) of the documents that mention it, by id
+    document_count: int
 
 
 def search(graph: GraphStore, name: str, limit: int) -> list[EntityMatch]:
@@ -60,7 +63,8 @@ def search(graph: GraphStore, name: str, limit: int) -> list[EntityMatch]:
 
 
 def detail(graph: GraphStore, entity_id: str, limit: int) -> EntityDetail:
-    """The entity with up to ``limit`` neighbours and their evidence sentences.
+    """The entity with up to ``limit`` neighbours and their evidence sentences, and the documents that
+    mention it (the first :data:`MAX_DOCUMENTS` by id, and how many there are).
 
     Raises:
         NotFoundError: no such entity.
@@ -78,7 +82,10 @@ def detail(graph: GraphStore, entity_id: str, limit: int) -> EntityDetail:
             doc = docs[ev.doc_id]
             evidence.append(Evidence(ev, " ".join(doc.text[ev.start : ev.end].split()) if doc is not None else ""))
         neighbours.append(NeighbourDetail(n, evidence))
-    return EntityDetail(ent, neighbours)
+    doc_ids = graph.entity_documents([entity_id])
+    titles = graph.document_titles(doc_ids[:MAX_DOCUMENTS])
+    listed = [(d, titles.get(d, "")) for d in doc_ids[:MAX_DOCUMENTS]]
+    return EntityDetail(ent, neighbours, listed, len(doc_ids))
 
 
 def shortest_path(graph: GraphStore, index: GraphIndex, source: str, target: str, max_hops: int) -> list[PathEdge]:

@@ -213,6 +213,13 @@ class NeighbourOut(Struct):
     evidence: list[EvidenceOut]
 
 
+class DocumentRef(Struct):
+    """A document by id and title."""
+
+    id: str
+    title: str
+
+
 class EntityOut(Struct):
     """An entity with aliases, description and neighbours."""
 
@@ -223,6 +230,8 @@ class EntityOut(Struct):
     description: str
     curated: bool  # a curator fixed its name and type
     neighbours: list[NeighbourOut]
+    documents: list[DocumentRef]  # the documents that mention it, by id (at most 100)
+    document_count: int  # how many documents mention it
 
 
 class PathsOut(Struct):

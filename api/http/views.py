@@ -9,6 +9,7 @@ from api.http.schemas import (
     AuditOut,
     CollectionOut,
     DocumentOut,
+    DocumentRef,
     DocumentSummary,
     EntityBrief,
     EntityHit,
@@ -98,7 +99,8 @@ def entity_view(r: Reading, entity_id: str, limit: int) -> EntityOut:
                                   e.evidence.confidence, e.sentence) for e in d.evidence])
         for d in found.neighbours
     ]
-    return EntityOut(ent.id, ent.name, ent.type, list(ent.aliases), ent.description, ent.pinned, neighbours)
+    return EntityOut(ent.id, ent.name, ent.type, list(ent.aliases), ent.description, ent.pinned, neighbours,
+                     [DocumentRef(d, title) for d, title in found.documents], found.document_count)
 
 
 def shortest_path(r: Reading, source: str, target: str, max_hops: int) -> PathsOut:

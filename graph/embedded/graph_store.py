@@ -114,6 +114,13 @@ class EmbeddedGraphStore(GraphStore):
         )
         return [_document(r) for r in rows]
 
+    def search_documents(self, text: str, offset: int = 0, limit: int = 100) -> tuple[list[Document], int]:
+        """See :meth:`GraphStore.search_documents`."""
+        needle = text.lower()
+        rows = self._db.query(sql.SEARCH_DOCUMENTS, (needle, needle, limit, offset))
+        total = self._db.query(sql.COUNT_DOCUMENT_MATCHES, (needle, needle))
+        return [_document(r) for r in rows], int(total[0][0])
+
     def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]:
         """See :meth:`GraphStore.get_chunks`."""
         found: dict[str, Chunk] = {}

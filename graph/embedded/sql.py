@@ -50,6 +50,9 @@ BUMP = (
     " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
 )
 DOC_COLUMNS = "id, source, sha256, title, text, metadata, acl"
+_DOC_MATCH = " FROM documents WHERE instr(lower(title), ?) > 0 OR instr(lower(source), ?) > 0"
+SEARCH_DOCUMENTS = f"SELECT {DOC_COLUMNS}{_DOC_MATCH} ORDER BY id LIMIT ? OFFSET ?"
+COUNT_DOCUMENT_MATCHES = f"SELECT COUNT(*){_DOC_MATCH}"
 
 # -- removing a document's contribution (graph/embedded/writes.py) ------------------------------
 DOCUMENT_EXISTS = "SELECT 1 FROM documents WHERE id=?"

@@ -223,6 +223,13 @@ class Neo4jGraphStore(GraphStore):
         """See :meth:`GraphStore.list_documents`."""
         return [_document(r) for r in self._conn.read(self._q.LIST_DOCUMENTS, offset=offset, limit=limit)]
 
+    def search_documents(self, text: str, offset: int = 0, limit: int = 100) -> tuple[list[Document], int]:
+        """See :meth:`GraphStore.search_documents`."""
+        needle = text.lower()
+        rows = self._conn.read(self._q.SEARCH_DOCUMENTS, text=needle, offset=offset, limit=limit)
+        total = self._conn.read(self._q.COUNT_DOCUMENT_MATCHES, text=needle)
+        return [_document(r) for r in rows], int(total[0]["n"])
+
     def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]:
         """See :meth:`GraphStore.get_chunks`."""
         ids = list(chunk_ids)

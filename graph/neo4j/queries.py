@@ -179,6 +179,9 @@ CALL () {{ MATCH (d:Document {{id: $key}}) RETURN d UNION MATCH (d:Document {{so
 RETURN {_DOC_FIELDS} ORDER BY id
 """
 LIST_DOCUMENTS = f"MATCH (d:Document) RETURN {_DOC_FIELDS} ORDER BY d.id SKIP $offset LIMIT $limit"
+_DOC_MATCH = "MATCH (d:Document) WHERE toLower(d.title) CONTAINS $text OR toLower(d.source) CONTAINS $text"
+SEARCH_DOCUMENTS = f"{_DOC_MATCH} RETURN {_DOC_FIELDS} ORDER BY d.id SKIP $offset LIMIT $limit"
+COUNT_DOCUMENT_MATCHES = f"{_DOC_MATCH} RETURN count(d) AS n"
 GET_CHUNKS = """
 UNWIND $ids AS i MATCH (c:Chunk {id: i})
 RETURN c.id AS id, c.doc_id AS doc_id, c.start AS start, c.end AS end, c.text AS text

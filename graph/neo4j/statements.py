@@ -67,6 +67,8 @@ class Statements:
     GET_DOCUMENT: str
     FIND_DOCUMENTS: str
     LIST_DOCUMENTS: str
+    SEARCH_DOCUMENTS: str
+    COUNT_DOCUMENT_MATCHES: str
     GET_CHUNKS: str
     BEST_EVIDENCE: str
     ENTITY_NAMES: str

@@ -136,6 +136,13 @@ class VisibleGraph(GraphStore):
         page = list(self.data().documents)[offset : offset + limit]
         return [doc for d in page if (doc := self._base.get_document(d)) is not None]
 
+    def search_documents(self, text: str, offset: int = 0, limit: int = 100) -> tuple[list[Document], int]:
+        """See :meth:`GraphStore.search_documents` (visible documents)."""
+        needle = text.lower()
+        ids = [d for d, row in self.data().documents.items() if needle in row[3].lower() or needle in row[1].lower()]
+        page = ids[offset : offset + limit]
+        return [doc for d in page if (doc := self._base.get_document(d)) is not None], len(ids)
+
     def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]:
         """See :meth:`GraphStore.get_chunks`."""
         chunks = self.data().chunks

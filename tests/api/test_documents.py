@@ -47,6 +47,29 @@ def test_documents_are_paged_and_readable(harness: Harness) -> None:
     assert missing.status_code == 404 and missing.headers["content-type"].startswith("application/problem+json")
 
 
+def test_documents_are_searched_by_title_and_by_text(harness: Harness) -> None:
+    c, h = harness.client, harness.h("reader_alpha")
+    by_title = c.get("/v1/collections/alpha/documents?q=CORVEL", headers=h).json()
+    assert by_title["total"] == 1 and [d["source"] for d in by_title["items"]] == ["corvel_robotics.md"]
+    by_text = c.get("/v1/collections/alpha/documents?q=Corvel%20Robotics&match=text", headers=h).json()
+    sources = [d["source"] for d in by_text["items"]]
+    assert sources[0] == "corvel_robotics.md" and "northwind_holdings.md" in sources  # named in its text only
+    assert by_text["total"] == len(sources)
+    none = c.get("/v1/collections/alpha/documents?q=zzzz-nothing", headers=h).json()
+    assert none == {"items": [], "offset": 0, "limit": 50, "total": 0}
+    bad = c.get("/v1/collections/alpha/documents?q=x&match=body", headers=h)
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
+
+
+def test_an_entity_lists_the_documents_that_mention_it(harness: Harness) -> None:
+    c, h = harness.client, harness.h("reader_alpha")
+    hit = c.get("/v1/collections/alpha/entities?q=Corvel%20Robotics", headers=h).json()[0]
+    entity = c.get(f"/v1/collections/alpha/entities/{hit['id']}", headers=h).json()
+    titles = {d["title"] for d in entity["documents"]}
+    assert entity["document_count"] == len(entity["documents"]) >= 2
+    assert {"Corvel Robotics", "Northwind Holdings"} <= titles
+
+
 def test_delete_removes_the_document_and_what_it_alone_contributed(harness: Harness) -> None:
     c, h = harness.client, harness.h("editor_beta")
     text = "Quellbrook Ferry was founded by Anselm Vey in Quellbrook."

@@ -29,6 +29,12 @@ def test_documents_and_chunks_read_back(graph_store: GraphStore) -> None:
     assert graph_store.find_documents("nope") == []
     assert [d.id for d in graph_store.list_documents()] == ["d1", "d2", "d3"]
     assert [d.id for d in graph_store.list_documents(offset=1, limit=1)] == ["d2"]
+    found, total = graph_store.search_documents("TITLE D")  # titles "Title d1" .. "Title d3", case-insensitive
+    assert ([d.id for d in found], total) == (["d1", "d2", "d3"], 3)
+    found, total = graph_store.search_documents("title", offset=1, limit=1)
+    assert ([d.id for d in found], total) == (["d2"], 3)
+    assert graph_store.search_documents("corpus/d3.TXT") == ([b3.document], 1)  # the source path matches too
+    assert graph_store.search_documents("zebra") == ([], 0)  # titles and sources only, not the text
 
     assert graph_store.get_chunks(["d1-c1", "nope", "d1-c0"]) == [b1.chunks[1], b1.chunks[0]]
     stats = graph_store.stats()

@@ -47,6 +47,7 @@ def _reads(graph: GraphStore) -> dict[str, Any]:
     return {
         "stats": graph.stats(),
         "documents": [(d.id, d.title, d.text) for d in graph.list_documents()],
+        "document search": graph.search_documents("title"),
         "entities": {e: graph.get_entity(e) for e in ids},
         "names": graph.entity_names(ids),
         "existing": sorted(graph.existing_entities(ids)),

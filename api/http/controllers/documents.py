@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.params import FromPath
+from litestar.params import FromPath, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_415_UNSUPPORTED_MEDIA_TYPE
 
 from api.http.auth import caller, requires
@@ -80,9 +80,17 @@ class DocumentsController(Controller):
     async def list_documents(
         self, collection: CollectionDep, reading: ReadingDep, runtime: RuntimeDep,
         offset: Offset = 0, limit: Limit = 50,
+        q: Annotated[str | None, QueryParameter(min_length=1, max_length=500, description=(
+            "Only documents whose title or source contains this (case-insensitive); with ``match=text``, "
+            "documents whose text matches it as keywords, best first."))] = None,
+        match: Annotated[Literal["title", "text"], QueryParameter(description="What ``q`` searches.")] = "title",
     ) -> DocumentPage:
-        """Documents ordered by id, a page at a time (those the key may see)."""
-        found = await runtime.work.query(documents.page, reading.store.graph, offset, limit)
+        """Documents ordered by id, a page at a time (those the key may see), or those matching ``q``."""
+        if q is None:
+            found = await runtime.work.query(documents.page, reading.store.graph, offset, limit)
+        else:
+            found = await runtime.work.query(partial(documents.search, reading.store, q, offset, limit,
+                                                     content=match == "text"))
         return DocumentPage([document_summary(collection, d) for d in found.documents], offset, limit, found.total)
 
     @get("/{doc_id:str}", guards=[requires("reader")], summary="One document")

@@ -96,7 +96,7 @@ function route() {
     showProblem(new Problem(404, "No collection", "this key covers no collection yet"));
     return;
   }
-  if (name === "documents") loadDocuments();
+  if (name === "documents") { $("document").hidden = true; loadDocuments(); if (arg) openDocument(decodeURIComponent(arg)); }
   if (name === "entities" && arg) openEntity(decodeURIComponent(arg));
   if (name === "curation") loadCuration();
   if (name === "operations") loadOperations();
@@ -234,18 +234,30 @@ async function ask(ev) {
 
 // ------------------------------------------------------------------ Documents
 async function loadDocuments() {
-  const page = await guarded(() => call("GET", col(`/documents?offset=${state.docsOffset}&limit=50`)));
+  const q = $("docs-q").value.trim();
+  const search = q ? `&q=${encodeURIComponent(q)}&match=${$("docs-match").value}` : "";
+  const page = await guarded(() => call("GET", col(`/documents?offset=${state.docsOffset}&limit=50${search}`)));
   if (!page) return;
-  const q = $("docs-q").value.trim().toLowerCase();
-  const items = page.items.filter((d) => !q || (d.title || "").toLowerCase().includes(q) || d.source.toLowerCase().includes(q));
-  $("docs-caption").textContent = `${page.total} documents; ${page.offset + 1}–${Math.min(page.total, page.offset + page.limit)} shown`;
+  const shown = page.items.length ? `${page.offset + 1}–${page.offset + page.items.length} shown` : "none shown";
+  $("docs-caption").textContent = `${page.total} ${q ? "matching " : ""}documents; ${shown}`;
   const editor = allows(state.me.role, "editor");
-  $("docs").replaceChildren(...items.map((d) => h("tr", {},
-    h("td", {}, d.title || "(untitled)"), h("td", {}, d.source), h("td", { class: "mono" }, d.id),
+  $("docs").replaceChildren(...page.items.map((d) => h("tr", {},
+    h("td", {}, h("a", { href: `#/documents/${encodeURIComponent(d.id)}` }, d.title || "(untitled)")),
+    h("td", {}, d.source), h("td", { class: "mono" }, d.id),
     h("td", {}, editor ? h("button", { type: "button", class: "secondary", "aria-label": `Delete ${d.title || d.id}`,
       onclick: () => deleteDocument(d) }, "Delete") : ""))));
   $("docs-prev").disabled = page.offset === 0;
   $("docs-next").disabled = page.offset + page.limit >= page.total;
+}
+
+async function openDocument(id) {
+  const d = await guarded(() => call("GET", col(`/documents/${encodeURIComponent(id)}`)));
+  if (!d) return;
+  $("document").hidden = false;
+  $("document-title").textContent = d.title || "(untitled)";
+  $("document-source").textContent = `${d.source} · ${d.id}`;
+  $("document-text").textContent = d.text;
+  $("document").scrollIntoView({ block: "nearest" });
 }
 
 async function deleteDocument(d) {
@@ -329,6 +341,9 @@ async function openEntity(id) {
   $("entity-curated").textContent = e.curated ? "curated" : "";
   $("entity-aliases").textContent = e.aliases.length ? `Also known as: ${e.aliases.join(", ")}` : "No aliases";
   $("entity-description").textContent = e.description;
+  $("entity-docs-h").textContent = `Documents (${e.document_count})`;
+  $("entity-docs").replaceChildren(...e.documents.map((d) => h("li", {},
+    h("a", { href: `#/documents/${encodeURIComponent(d.id)}` }, d.title || d.id))));
   $("cur-name").value = e.name;
   $("cur-type").value = e.type;
   $("neighbours").replaceChildren(...e.neighbours.map((n) => h("li", {},
@@ -509,7 +524,8 @@ function wire() {
   });
   $("ask-form").addEventListener("submit", ask);
   $("docs-filter").addEventListener("submit", (ev) => { ev.preventDefault(); loadDocuments(); });
-  $("docs-q").addEventListener("input", () => loadDocuments());
+  $("docs-q").addEventListener("input", () => { state.docsOffset = 0; loadDocuments(); });
+  $("docs-match").addEventListener("change", () => { state.docsOffset = 0; loadDocuments(); });
   $("docs-prev").addEventListener("click", () => { state.docsOffset = Math.max(0, state.docsOffset - 50); loadDocuments(); });
   $("docs-next").addEventListener("click", () => { state.docsOffset += 50; loadDocuments(); });
   $("files").addEventListener("change", () => upload([...$("files").files]));
