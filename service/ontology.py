@@ -2,7 +2,8 @@
 
 ``DATA_DIR/collections/<c>/ontology.yaml`` overrides the server's ontology for that
 collection (ingest types and checks with it; names are normalised with its alias
-rules); every accepted version is also kept as ``ontology.v<N>.yaml``.
+rules); every accepted version is also kept as ``ontology.v<N>.yaml``, and so is the server's version a
+collection replaced, so that any two versions can be compared (:func:`versions`, :func:`version`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from core.errors import ConflictError, OntologyError
+from core.errors import ConflictError, NotFoundError, OntologyError
 from core.settings import Settings
 from graph.ontology import Ontology, load_ontology
 from graph.ports import GraphStore
@@ -56,6 +57,55 @@ def in_force(settings: Settings, name: str) -> OntologyInForce:
     if own.is_file():
         return OntologyInForce(load_ontology(own), "collection")
     return OntologyInForce(load_ontology(settings.ontology_path), "server")
+
+
+@dataclass(frozen=True, slots=True)
+class OntologyVersion:
+    """A version a collection has used or uses: kept in its directory (``collection``) or the server's."""
+
+    version: int
+    source: str
+    current: bool
+
+
+def _kept(settings: Settings, name: str) -> dict[int, Path]:
+    found: dict[int, Path] = {}
+    for path in collections.directory(settings, name).glob("ontology.v*.yaml"):
+        number = path.name[len("ontology.v"):-len(".yaml")]
+        if number.isdigit():
+            found[int(number)] = path
+    return found
+
+
+def versions(settings: Settings, name: str) -> list[OntologyVersion]:
+    """Every version the collection keeps, and the server's while it uses that, newest first.
+
+    Raises:
+        OntologyError: the ontology in force is invalid.
+    """
+    now = in_force(settings, name)
+    kept = {v: OntologyVersion(v, "collection", now.source == "collection" and v == now.ontology.version)
+            for v in _kept(settings, name)}
+    if now.source == "server":
+        kept[now.ontology.version] = OntologyVersion(now.ontology.version, "server", True)
+    return [kept[v] for v in sorted(kept, reverse=True)]
+
+
+def version(settings: Settings, name: str, number: int) -> Ontology:
+    """Version ``number`` of the collection's ontology.
+
+    Raises:
+        NotFoundError: the collection keeps no such version.
+        OntologyError: its file is invalid.
+    """
+    kept = _kept(settings, name)
+    if number in kept:
+        return load_ontology(kept[number])
+    now = in_force(settings, name)
+    if now.ontology.version == number:
+        return now.ontology
+    raise NotFoundError(f"collection {name!r} keeps no ontology version {number} "
+                        f"(kept: {', '.join(str(v.version) for v in versions(settings, name))})")
 
 
 def violations(graph: GraphStore, ontology: Ontology) -> list[dict[str, Any]]:
@@ -114,8 +164,12 @@ def replace(settings: Settings, name: str, graph: GraphStore, data: dict[str, An
     if found:
         raise OntologyViolations(f"the collection's graph does not conform to version {new.version} "
                                  f"({len(found)} violation(s))", found)
-    text = yaml.safe_dump(new.model_dump(), sort_keys=False, allow_unicode=True)
     target = file_for(settings, name)
+    if before.source == "server":  # keep the version the collection leaves, to compare with later
+        kept = target.with_name(f"ontology.v{before.ontology.version}.yaml")
+        if not kept.exists():
+            _write(kept, yaml.safe_dump(before.ontology.model_dump(), sort_keys=False, allow_unicode=True))
+    text = yaml.safe_dump(new.model_dump(), sort_keys=False, allow_unicode=True)
     _write(target.with_name(f"ontology.v{new.version}.yaml"), text)
     _write(target, text)
     return before, new

@@ -324,6 +324,37 @@ class OntologyOut(Struct):
     ontology: dict[str, Any]
 
 
+class OntologyVersionOut(Struct):
+    """A version of a collection's ontology; ``current``: the one in force."""
+
+    version: int
+    source: str
+    current: bool
+
+
+class TypeChangeOut(Struct):
+    """A type in both versions: per field (labels, head, tail, triggers), the values added and removed."""
+
+    name: str
+    added: dict[str, list[str]]
+    removed: dict[str, list[str]]
+
+
+class OntologyDiffOut(Struct):
+    """What version ``after`` changes of version ``before``."""
+
+    before: int
+    after: int
+    empty: bool
+    entity_types_added: list[str]
+    entity_types_removed: list[str]
+    entity_types_changed: list[TypeChangeOut]
+    relation_types_added: list[str]
+    relation_types_removed: list[str]
+    relation_types_changed: list[TypeChangeOut]
+    aliases_changed: dict[str, dict[str, Any]]
+
+
 ModelKind = Literal["embedder", "reader", "spacy"]
 
 

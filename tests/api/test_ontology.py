@@ -52,3 +52,21 @@ def test_put_is_refused_while_the_graph_violates_it_and_accepted_otherwise(harne
     doc = {"id": "onto", "title": "Kallax Shipping", "text": "Kallax Shipping was founded by Mirja Oks in Tallinn."}
     job = c.post("/v1/collections/beta/documents", json={"documents": [doc]}, headers=harness.h("editor_beta"))
     assert harness.wait_job("beta", job.json()["id"])["state"] == "succeeded"
+
+    # every version is kept: the server's the collection left, and the new one; they compare
+    c_reader = harness.h("reader_beta")
+    versions = c.get("/v1/collections/beta/ontology/versions", headers=c_reader).json()
+    v0, v1 = before["version"], after["version"]
+    assert versions == [{"version": v1, "source": "collection", "current": True},
+                        {"version": v0, "source": "collection", "current": False}]
+    old = c.get(f"/v1/collections/beta/ontology/versions/{v0}", headers=c_reader).json()
+    assert old["version"] == v0 and old["ontology"] == onto
+    changes = c.get(f"/v1/collections/beta/ontology/diff?from={v0}", headers=c_reader).json()
+    assert changes["before"] == v0 and changes["after"] == v1 and not changes["empty"]
+    assert changes["entity_types_added"] == ["Mine"] and changes["relation_types_changed"] == []
+    back = c.get(f"/v1/collections/beta/ontology/diff?from={v1}&to={v0}", headers=c_reader).json()
+    assert back["entity_types_removed"] == ["Mine"] and back["entity_types_added"] == []
+    missing = c.get("/v1/collections/beta/ontology/versions/999", headers=c_reader)
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("application/problem+json")
+    server_only = c.get("/v1/collections/alpha/ontology/versions", headers=harness.h("reader_alpha")).json()
+    assert server_only == [{"version": v0, "source": "server", "current": True}]

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, put
 from litestar.openapi import ResponseSpec
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.http.auth import caller, requires
 from api.http.deps import CollectionDep, RuntimeDep
-from api.http.schemas import OntologyOut
+from api.http.schemas import OntologyDiffOut, OntologyOut, OntologyVersionOut, TypeChangeOut
+from graph.ontology_diff import OntologyDiff, diff
 from service import ontology as curation
+
+
+def _diff_out(d: OntologyDiff) -> OntologyDiffOut:
+    def changes(items: list[Any]) -> list[TypeChangeOut]:
+        return [TypeChangeOut(c.name, c.added, c.removed) for c in items]
+
+    return OntologyDiffOut(d.before, d.after, d.empty, d.entity_types_added, d.entity_types_removed,
+                           changes(d.entity_types_changed), d.relation_types_added, d.relation_types_removed,
+                           changes(d.relation_types_changed), d.aliases_changed)
 
 
 class OntologyController(Controller):
@@ -25,6 +35,36 @@ class OntologyController(Controller):
         """The collection's own ontology, or the server's (``source``)."""
         found = await runtime.work.query(curation.in_force, runtime.settings, collection.name)
         return OntologyOut(found.ontology.version, found.source, found.ontology.model_dump())
+
+    @get("/versions", guards=[requires("reader")], summary="The ontology's versions")
+    async def list_versions(self, collection: CollectionDep, runtime: RuntimeDep) -> list[OntologyVersionOut]:
+        """Every version the collection keeps (each accepted one, and the server's it replaced), newest first."""
+        found = await runtime.work.query(curation.versions, runtime.settings, collection.name)
+        return [OntologyVersionOut(v.version, v.source, v.current) for v in found]
+
+    @get("/versions/{number:int}", guards=[requires("reader")], summary="One version of the ontology")
+    async def get_version(self, number: FromPath[int], collection: CollectionDep, runtime: RuntimeDep) -> OntologyOut:
+        """A kept version (404 when the collection keeps none by that number)."""
+        found = await runtime.work.query(curation.version, runtime.settings, collection.name, number)
+        now = await runtime.work.query(curation.in_force, runtime.settings, collection.name)
+        source = now.source if now.ontology.version == number else "collection"
+        return OntologyOut(found.version, source, found.model_dump())
+
+    @get("/diff", guards=[requires("reader")], summary="What changed between two versions")
+    async def diff_versions(
+        self, collection: CollectionDep, runtime: RuntimeDep,
+        before: Annotated[int, QueryParameter(name="from", ge=0, description="The older version.")],
+        after: Annotated[int | None, QueryParameter(
+            name="to", ge=0, description="The newer version (default: the one in force).")] = None,
+    ) -> OntologyDiffOut:
+        """Entity and relation types added, removed and changed (labels, head/tail types, triggers), alias rules."""
+        def compare() -> OntologyDiffOut:
+            old = curation.version(runtime.settings, collection.name, before)
+            new = (curation.version(runtime.settings, collection.name, after) if after is not None
+                   else curation.in_force(runtime.settings, collection.name).ontology)
+            return _diff_out(diff(old, new))
+
+        return await runtime.work.query(compare)
 
     @put("/", guards=[requires("curator")], summary="Replace the ontology",
          responses={409: ResponseSpec(dict[str, Any], description="The graph violates it (``violations``), or "

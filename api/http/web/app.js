@@ -413,11 +413,47 @@ async function loadCuration() {
     $("ontology-version").textContent = `Version ${onto.version} (${onto.source})`;
     $("ontology").textContent = JSON.stringify(onto.ontology, null, 2);
   }
+  const versions = await guarded(() => call("GET", col("/ontology/versions")));
+  if (versions) {
+    const options = () => versions.map((v) => h("option", { value: v.version },
+      `v${v.version}${v.current ? " (in force)" : ""}${v.source === "server" ? " server" : ""}`));
+    $("onto-from").replaceChildren(...options());
+    $("onto-to").replaceChildren(...options());
+    if (versions.length > 1) $("onto-from").value = String(versions[1].version);
+    $("onto-diff").replaceChildren();
+  }
   const audit = await guarded(() => call("GET", col("/audit?limit=50")));
   if (audit) {
     $("audit").replaceChildren(...audit.map((a) => h("tr", {}, h("td", {}, new Date(a.at * 1000).toLocaleString()),
       h("td", {}, a.key_name || a.key_id || ""), h("td", {}, a.action), h("td", { class: "mono" }, a.target))));
   }
+}
+
+function diffLines(d) {
+  const out = [];
+  const list = (label, names) => { if (names.length) out.push(`${label}: ${names.join(", ")}`); };
+  const changed = (kind, items) => {
+    for (const c of items) {
+      const parts = [...Object.entries(c.added).map(([f, v]) => `${f} + ${v.join(", ")}`),
+        ...Object.entries(c.removed).map(([f, v]) => `${f} − ${v.join(", ")}`)];
+      out.push(`${kind} ${c.name} changed: ${parts.join("; ")}`);
+    }
+  };
+  list("Entity types added", d.entity_types_added);
+  list("Entity types removed", d.entity_types_removed);
+  changed("Entity type", d.entity_types_changed);
+  list("Relation types added", d.relation_types_added);
+  list("Relation types removed", d.relation_types_removed);
+  changed("Relation type", d.relation_types_changed);
+  for (const [f, v] of Object.entries(d.aliases_changed)) out.push(`Alias rule ${f}: ${JSON.stringify(v.before)} → ${JSON.stringify(v.after)}`);
+  return out.length ? out : ["No changes"];
+}
+
+async function compareOntology(ev) {
+  ev.preventDefault();
+  const d = await guarded(() => call("GET", col(`/ontology/diff?from=${$("onto-from").value}&to=${$("onto-to").value}`)));
+  if (d) $("onto-diff").replaceChildren(h("li", { class: "muted" }, `v${d.before} → v${d.after}`),
+    ...diffLines(d).map((line) => h("li", {}, line)));
 }
 
 // ------------------------------------------------------------------ Operations
@@ -538,6 +574,7 @@ function wire() {
   $("curate-form").addEventListener("submit", curateSubmit);
   $("merge-button").addEventListener("click", merge);
   $("split-button").addEventListener("click", split);
+  $("onto-diff-form").addEventListener("submit", compareOntology);
   $("key-form").addEventListener("submit", createKey);
   $("col-form").addEventListener("submit", createCollection);
   window.addEventListener("hashchange", route);
