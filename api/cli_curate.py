@@ -22,7 +22,8 @@ from service.curation import Plan
 def _run(app: AppContext, plan: Plan) -> None:
     require_every_document(app.viewer, "curation")
     change = curation_service.submit(app.store.graph, app.ontology, plan, audit_log(app), cli_actor())
-    report = curation_service.apply(app.pipeline(), app.store.graph, change.entities, change.reembed)
+    report = curation_service.apply(app.pipeline(), app.store.graph, change.entities, change.reembed,
+                                    documents=change.named_documents)
     click.echo(json.dumps({"action": change.action, "before": change.before, "after": change.after,
                            "documents_reprocessed": report.documents}, indent=2))
 

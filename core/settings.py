@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     json_title_field: str = "title"
     json_id_field: str = "id"
     write_batch_documents: int = Field(64, gt=0, description="Documents committed per transaction.")
+    review_below: float = Field(
+        0.6, ge=0, le=1, description="Relations extraction stores with a confidence under this are proposed to "
+        "curators for review (with those the ontology rejects); 0 proposes only rejected ones.")
 
     # models
     spacy_model: str = Field("en_core_web_sm", description="spaCy package name or path.")

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from extraction.mentions import RawMention
 from extraction.relations import RawRelation
@@ -34,6 +35,17 @@ class ChunkExtraction:
     chunk_start: int
     mentions: list[RawMention]
     relations: list[RawRelation]
+    rejected: list[RawRelation] = field(default_factory=list)  # relations the ontology refused
+
+
+class Canonical(NamedTuple):
+    """What one document contributes; ``rejected``: the relations the ontology refused, as they would have
+    been (not stored; a curator's review queue lists them)."""
+
+    entities: list[Entity]
+    mentions: list[Mention]
+    relations: list[Relation]
+    rejected: list[Relation]
 
 
 def _person_aliases(keys_by_type: dict[str, set[str]]) -> dict[str, str]:
@@ -67,9 +79,41 @@ def _short_title(title: str) -> str | None:
     return match.group(1).strip() if match else None
 
 
+def _relations_of(doc_id: str, ex: ChunkExtraction, ids: list[str], found: list[RawRelation],
+                  into: dict[str, tuple[str, str, str, list[RelationEvidence]]]) -> None:
+    for r in found:
+        head, tail = ids[r.head], ids[r.tail]
+        if head == tail:
+            continue
+        rid = relation_id(head, r.type, tail)
+        ev = RelationEvidence(ex.chunk_id, doc_id, ex.chunk_start + r.sent_start, ex.chunk_start + r.sent_end,
+                              r.confidence)
+        into.setdefault(rid, (head, r.type, tail, []))[3].append(ev)
+
+
+def _as_relations(found: dict[str, tuple[str, str, str, list[RelationEvidence]]]) -> list[Relation]:
+    return [Relation(rid, head, rtype, tail, max(e.confidence for e in evs), tuple(evs))
+            for rid, (head, rtype, tail, evs) in found.items()]
+
+
+def _apply_facts(doc_id: str, curation: Curation, present: set[str], chunks: set[str],
+                 relations: dict[str, tuple[str, str, str, list[RelationEvidence]]]) -> None:
+    """A curator's relation decisions for this document: suppressed relations go, asserted ones are kept
+    with confidence 1.0 (when both entities and the evidence's chunk are still in the document)."""
+    for fact in curation.facts.get(doc_id, ()):
+        head, tail = curation.target(fact.head), curation.target(fact.tail)
+        rid = relation_id(head, fact.type, tail)
+        if fact.action == "suppress":
+            relations.pop(rid, None)
+        elif head in present and tail in present and head != tail and fact.chunk_id in chunks:
+            kept = [e for e in relations.get(rid, (head, fact.type, tail, []))[3] if e.chunk_id != fact.chunk_id]
+            relations[rid] = (head, fact.type, tail,
+                              [RelationEvidence(fact.chunk_id, doc_id, fact.start, fact.end, 1.0), *kept])
+
+
 def canonicalise(
     doc_id: str, extractions: list[ChunkExtraction], rules: AliasRules, curation: Curation | None = None
-) -> tuple[list[Entity], list[Mention], list[Relation]]:
+) -> Canonical:
     """Build the entities, mentions and relations one document contributes, with ``curation`` applied."""
     curation = curation or Curation()
     keys_by_type: dict[str, set[str]] = defaultdict(set)
@@ -84,6 +128,7 @@ def canonicalise(
     names: dict[str, Counter[str]] = defaultdict(Counter)
     mentions: list[Mention] = []
     relations: dict[str, tuple[str, str, str, list[RelationEvidence]]] = {}
+    rejected: dict[str, tuple[str, str, str, list[RelationEvidence]]] = {}
     for ex in extractions:
         ids: list[str] = []
         for m in ex.mentions:
@@ -96,14 +141,8 @@ def canonicalise(
             types[eid]["Thing"] += 0
             names[eid][m.surface] += 1
             mentions.append(Mention(ex.chunk_id, m.start, m.end, m.surface, eid))
-        for r in ex.relations:
-            head, tail = ids[r.head], ids[r.tail]
-            if head == tail:
-                continue
-            rid = relation_id(head, r.type, tail)
-            ev = RelationEvidence(ex.chunk_id, doc_id, ex.chunk_start + r.sent_start,
-                                  ex.chunk_start + r.sent_end, r.confidence)
-            relations.setdefault(rid, (head, r.type, tail, []))[3].append(ev)
+        _relations_of(doc_id, ex, ids, ex.relations, relations)
+        _relations_of(doc_id, ex, ids, ex.rejected, rejected)
 
     for ex in extractions:
         for m in ex.mentions:
@@ -119,8 +158,7 @@ def canonicalise(
         name = max((full or names[eid]).items(), key=lambda kv: (kv[1], len(kv[0])))[0]
         entity = Entity(eid, name, etype, tuple(sorted(set(names[eid]) | extra_aliases[eid])))
         entities.append(curation.apply(entity))
-    rels = [
-        Relation(rid, head, rtype, tail, max(e.confidence for e in evs), tuple(evs))
-        for rid, (head, rtype, tail, evs) in relations.items()
-    ]
-    return sorted(entities, key=lambda e: e.id), mentions, rels
+    if curation.facts:
+        _apply_facts(doc_id, curation, set(types), {ex.chunk_id for ex in extractions}, relations)
+    return Canonical(sorted(entities, key=lambda e: e.id), mentions, _as_relations(relations),
+                     _as_relations(rejected))

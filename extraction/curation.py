@@ -47,7 +47,8 @@ class CurationChange:
     reembed: frozenset[str]
     before: dict[str, Any]
     after: dict[str, Any]
-    documents: list[str] = field(default_factory=list)
+    documents: list[str] = field(default_factory=list)  # set by Curator.save: every document to extract again
+    named_documents: list[str] = field(default_factory=list)  # to extract again besides the entities' documents
 
 
 def entity_summary(entity: Entity) -> dict[str, Any]:
@@ -193,11 +194,14 @@ class Curator:
                               entity_summary(entity), after)
 
     def records(self) -> list[dict[str, Any]]:
-        """Every stored curation record: ``key``, ``kind``, ``entity`` and its ``rule``, sorted by key."""
+        """Every stored curation record: ``key``, ``kind``, ``entity`` (a relation decision's: its head) and
+        its ``rule``, sorted by key."""
         out = []
         for key, body in sorted(self._graph.curation_rules().items()):
             kind, _, rest = key.partition(":")
-            out.append({"key": key, "kind": kind, "entity": rest.split(":")[0], "rule": json.loads(body)})
+            rule = json.loads(body)
+            entity = str(rule["head"]) if kind == "relation" else rest.split(":")[0]
+            out.append({"key": key, "kind": kind, "entity": entity, "rule": rule})
         return out
 
     def revert(self, key: str) -> CurationChange:
@@ -222,7 +226,7 @@ class Curator:
         Raises:
             StoreError: nothing was stored.
         """
-        change.documents = self._graph.entity_documents(change.entities)
+        change.documents = sorted(set(self._graph.entity_documents(change.entities)) | set(change.named_documents))
         self._graph.save_curation_rules(change.records)
 
     @contextmanager
@@ -244,11 +248,12 @@ class Curator:
 
 def apply_change(
     pipeline: IngestPipeline, graph: GraphStore, entities: Sequence[str], reembed: frozenset[str],
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, documents: Sequence[str] = (),
 ) -> IngestReport:
-    """Extract again every document that mentions ``entities``, under the stored curation records.
+    """Extract again every document that mentions ``entities``, and ``documents``, under the stored
+    curation records.
 
     Raises:
         StoreError, ModelError: as :meth:`IngestPipeline.reprocess`; applying again completes the change.
     """
-    return pipeline.reprocess(graph.entity_documents(entities), reembed, progress)
+    return pipeline.reprocess(sorted(set(graph.entity_documents(entities)) | set(documents)), reembed, progress)

@@ -26,7 +26,12 @@ class NlpResult:
 
     mentions: ChunkMentions
     relations: list[RawRelation]
-    rejected_relations: int
+    rejected: list[RawRelation]  # relations the ontology forbids for these entity types (see RelationExtractor)
+
+    @property
+    def rejected_relations(self) -> int:
+        """How many relations the ontology rejected."""
+        return len(self.rejected)
 
 
 def resolve_spacy_model(name_or_path: str) -> str:

@@ -24,10 +24,11 @@ from core.errors import InputError, ModelError
 from extraction.canonical import ChunkExtraction, canonicalise
 from extraction.chunking import Chunker
 from extraction.nlp import NlpResult, NlpRunner
+from extraction.proposals import Proposal, proposals_of
 from extraction.readers import JsonFields, SourceRecord, discover, read_file
 from graph.curation import Curation, parse_records
 from graph.knowledge import KnowledgeStore
-from graph.model import Chunk, Document, DocumentBundle, Entity, stable_id
+from graph.model import Chunk, Document, DocumentBundle, Entity, Relation, stable_id
 from graph.normalize import normalize_name
 from graph.ontology import AliasRules
 from graph.ports import VectorStore
@@ -123,6 +124,12 @@ class _Prepared:
     embed_texts: list[str]
     entity_ids: list[str]
     entity_names: list[str]
+    rejected: list[list[Relation]]  # per bundle: the relations the ontology refused
+
+
+ProposalSink = Callable[[list[str], list[Proposal]], None]
+"""Receives, after each committed batch, the ids of its documents and what extraction proposes for review
+in them (``extraction.proposals``); it replaces what was proposed for those documents before."""
 
 
 class IngestPipeline:
@@ -139,11 +146,17 @@ class IngestPipeline:
         json_fields: JsonFields,
         batch_documents: int = 64,
         mirrors: Callable[[], Sequence[tuple[VectorStore, Embedder]]] | None = None,
+        proposals: ProposalSink | None = None,
+        review_below: float = 0.6,
     ) -> None:
         """Args:
         mirrors: the other vector spaces ingest keeps current (a migration's new vectors, the previous
             model's for rollback) with the embedder of each, asked once per written batch.
+        proposals: where the review items of each committed batch go (none: not collected).
+        review_below: stored relations under this confidence are proposed for review.
         """
+        self._proposals = proposals
+        self._review_below = review_below
         self._store = store
         self._mirrors = mirrors
         self._nlp = nlp
@@ -203,6 +216,7 @@ class IngestPipeline:
         """Canonicalise each document's mentions and list what needs embedding."""
         it = iter(results)
         bundles: list[DocumentBundle] = []
+        refused: list[list[Relation]] = []
         embed_texts: list[str] = []
         new_entities: dict[str, str] = {}
         rules = self._nlp.ontology.aliases
@@ -212,9 +226,11 @@ class IngestPipeline:
             for c in chunks:
                 res = next(it)
                 rejected += res.mentions.rejected + res.rejected_relations
-                extractions.append(ChunkExtraction(c.id, c.start, res.mentions.mentions, res.relations))
+                extractions.append(ChunkExtraction(c.id, c.start, res.mentions.mentions, res.relations, res.rejected))
                 embed_texts.append(chunk_vector_text(doc.title, c.text))
-            entities, mentions, relations = canonicalise(doc.id, extractions, rules, self._curation)
+            entities, mentions, relations, rejected_relations = canonicalise(doc.id, extractions, rules,
+                                                                             self._curation)
+            refused.append(rejected_relations)
             for e in entities:
                 if e.id not in embedded and e.type not in _NOT_EMBEDDED_TYPES:
                     new_entities.setdefault(e.id, _vector_text(e, rules))
@@ -224,7 +240,7 @@ class IngestPipeline:
         missing = self._store.vectors.missing_entities(new_entities)
         ids = [e for e in new_entities if e in missing or e in self._reembed]
         embedded.update(ids)
-        return _Prepared(bundles, embed_texts, ids, [new_entities[e] for e in ids])
+        return _Prepared(bundles, embed_texts, ids, [new_entities[e] for e in ids], refused)
 
     def _embed(self, prepared: _Prepared) -> tuple[_Prepared, np.ndarray, np.ndarray, float]:
         t0 = time.perf_counter()
@@ -248,6 +264,10 @@ class IngestPipeline:
         removed = self._store.write(bundles, prepared.entity_ids, entity_vecs)
         for vectors, embedder in self._mirrors() if self._mirrors is not None else ():
             self._mirror(vectors, embedder, prepared, bundles, removed)
+        if self._proposals is not None:
+            found = [p for b, refused in zip(bundles, prepared.rejected, strict=True)
+                     for p in proposals_of(b, refused, self._review_below)]
+            self._proposals([b.document.id for b in bundles], found)
         report.stages["write"] += time.perf_counter() - t0
         report.documents += len(bundles)
         report.chunks += sum(len(b.chunks) for b in bundles)

@@ -5,7 +5,8 @@ prepositional objects ("born in X"), copular/nominal objects with a
 preposition ("is the CEO of X"), appositives ("X, son of Y") and
 prepositional modifiers of a mention ("X from Y"). Each candidate is typed by
 the ontology's trigger lemmas; a typed candidate whose head/tail types the
-ontology forbids is rejected and counted; an untyped verb link becomes
+ontology forbids is rejected (kept aside, with the relation type its trigger
+names, for a curator's review queue); an untyped verb link becomes
 ``RELATED_TO``. Every other pair in the sentence gets a weak co-occurrence edge.
 """
 
@@ -107,10 +108,11 @@ class RelationExtractor:
 
     def extract(
         self, doc: Doc, mentions: list[RawMention], title_index: int | None
-    ) -> tuple[list[RawRelation], int]:
-        """Relations among ``mentions`` of the parsed chunk, and the rejected count."""
+    ) -> tuple[list[RawRelation], list[RawRelation]]:
+        """Relations among ``mentions`` of the parsed chunk, and those the ontology rejected (typed with the
+        relation their trigger names; one per mention pair and type)."""
         relations: list[RawRelation] = []
-        rejected = 0
+        rejected: dict[tuple[int, str, int], RawRelation] = {}
         for sent in doc.sents:
             s = _Sentence(sent, mentions, title_index)
             found: dict[tuple[int, int], RawRelation] = {}
@@ -118,8 +120,10 @@ class RelationExtractor:
                 head, tail, trigger, fallback_lemma, nominal = cand
                 if head == tail:
                     continue
-                rel, conf, was_rejected = self._type(mentions[head], mentions[tail], trigger, fallback_lemma, nominal)
-                rejected += was_rejected
+                rel, conf, refused = self._type(mentions[head], mentions[tail], trigger, fallback_lemma, nominal)
+                if refused is not None:
+                    rejected.setdefault((head, refused, tail),
+                                        RawRelation(head, tail, refused, conf, sent.start_char, sent.end_char))
                 if rel is None:
                     continue
                 pair = (head, tail)
@@ -127,23 +131,26 @@ class RelationExtractor:
                     found[pair] = RawRelation(head, tail, rel, conf, sent.start_char, sent.end_char)
             relations.extend(found.values())
             relations.extend(self._cooccurrences(s, found, sent))
-        return relations, rejected
+        return relations, list(rejected.values())
 
     def _type(
         self, head: RawMention, tail: RawMention, trigger: str, lemma: str | None, nominal: bool
-    ) -> tuple[str | None, float, int]:
+    ) -> tuple[str | None, float, str | None]:
+        """(relation type or None, confidence, the type the ontology refused for these entity types or None)."""
         onto = self._ontology
+        conf = CONF_NOMINAL if nominal else CONF_TYPED
         for phrase in (trigger, lemma):
             if not phrase:
                 continue
             rel = onto.type_relation(phrase, head.type, tail.type)
             if rel is not None:
-                return rel, CONF_NOMINAL if nominal else CONF_TYPED, 0
-        if onto.is_trigger(trigger) or (lemma and onto.is_trigger(lemma)):
-            return None, 0.0, 1  # the ontology names this relation but forbids these types
+                return rel, conf, None
+        for phrase in (trigger, lemma):
+            if phrase and onto.is_trigger(phrase):  # the ontology names this relation but forbids these types
+                return None, conf, onto.trigger_to_types[phrase.lower()][0]
         if nominal:
-            return None, 0.0, 0  # an unknown preposition alone says too little
-        return FALLBACK_RELATION, CONF_UNTYPED, 0
+            return None, 0.0, None  # an unknown preposition alone says too little
+        return FALLBACK_RELATION, CONF_UNTYPED, None
 
     def _candidates(self, s: _Sentence, mentions: list[RawMention]) -> list[tuple[int, int, str, str | None, bool]]:
         """(head mention, tail mention, trigger, verb lemma fallback, nominal?)"""

@@ -2,15 +2,19 @@
 
 A rule is stored with the collection's graph (``GraphStore.curation_rules``), so a
 re-ingest, an update or a fresh ingest of the same documents gives the curated graph,
-never what extraction proposed before curation. Three kinds, one record each:
+never what extraction proposed before curation. Four kinds, one record each:
 
 - ``edit:<entity>``: a fixed name and/or type, aliases added or removed;
 - ``merge:<source>``: every mention of ``source`` belongs to ``target`` instead;
 - ``split:<entity>:<new>``: mentions of ``entity`` with one of the given surfaces and/or
-  in one of the given documents belong to the new entity ``new``.
+  in one of the given documents belong to the new entity ``new``;
+- ``relation:<document>:<relation>``: a relation a curator confirmed (``assert``: kept with
+  confidence 1.0 and the reviewed sentence as evidence) or rejected (``suppress``: left out) in
+  one document (the review queue's decisions, ``service/review.py``).
 
 Extraction first applies splits, then follows merges (so a split-off entity can be merged
-too), then edits. Entity ids stay deterministic: a split-off entity's id derives from its
+too), then edits; relation records apply last, to the relations of their document. Entity ids stay
+deterministic: a split-off entity's id derives from its
 source and its name.
 """
 
@@ -21,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from core.errors import StoreError
-from graph.model import Entity, stable_id
+from graph.model import Entity, relation_id, stable_id
 
 
 def split_entity_id(source: str, name: str) -> str:
@@ -70,15 +74,31 @@ class SplitRule:
 
 
 @dataclass(frozen=True, slots=True)
+class RelationFact:
+    """A curator's decision on ``head -[type]-> tail`` in one document: ``assert`` or ``suppress``; an
+    asserted relation's evidence is the sentence ``[start, end)`` of chunk ``chunk_id``."""
+
+    doc_id: str
+    head: str
+    type: str
+    tail: str
+    action: str
+    chunk_id: str = ""
+    start: int = 0
+    end: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Curation:
     """Every rule of one collection."""
 
     edits: Mapping[str, EntityEdit] = field(default_factory=dict)
     merges: Mapping[str, str] = field(default_factory=dict)
     splits: Mapping[str, tuple[SplitRule, ...]] = field(default_factory=dict)
+    facts: Mapping[str, tuple[RelationFact, ...]] = field(default_factory=dict)  # by document
 
     def __bool__(self) -> bool:
-        return bool(self.edits or self.merges or self.splits)
+        return bool(self.edits or self.merges or self.splits or self.facts)
 
     def resolve(self, entity_id: str, surface: str, doc_id: str) -> str:
         """The entity a mention of ``entity_id`` (with ``surface``, in ``doc_id``) belongs to: splits and
@@ -136,6 +156,13 @@ def split_record(rule: SplitRule) -> tuple[str, str]:
     return f"split:{rule.source}:{rule.new_id}", json.dumps(body, sort_keys=True)
 
 
+def relation_record(fact: RelationFact) -> tuple[str, str]:
+    """The stored (key, body) of a relation decision (one per document and relation)."""
+    body = {"head": fact.head, "type": fact.type, "tail": fact.tail, "action": fact.action,
+            "chunk_id": fact.chunk_id, "start": fact.start, "end": fact.end}
+    return f"relation:{fact.doc_id}:{relation_id(fact.head, fact.type, fact.tail)}", json.dumps(body, sort_keys=True)
+
+
 def parse_records(records: Mapping[str, str]) -> Curation:
     """The curation stored as ``records`` (see the module docstring).
 
@@ -145,6 +172,7 @@ def parse_records(records: Mapping[str, str]) -> Curation:
     edits: dict[str, EntityEdit] = {}
     merges: dict[str, str] = {}
     splits: dict[str, list[SplitRule]] = {}
+    facts: dict[str, list[RelationFact]] = {}
     for key, body in sorted(records.items()):
         try:
             kind, _, rest = key.partition(":")
@@ -158,18 +186,26 @@ def parse_records(records: Mapping[str, str]) -> Curation:
                 source, _, new_id = rest.partition(":")
                 rule = SplitRule(source, new_id, tuple(data["surfaces"]), tuple(data["documents"]))
                 splits.setdefault(source, []).append(rule)
+            elif kind == "relation":
+                doc_id = rest.partition(":")[0]
+                if data["action"] not in ("assert", "suppress"):
+                    raise ValueError(f"action {data['action']!r}")
+                facts.setdefault(doc_id, []).append(RelationFact(
+                    doc_id, str(data["head"]), str(data["type"]), str(data["tail"]), str(data["action"]),
+                    str(data["chunk_id"]), int(data["start"]), int(data["end"])))
             else:
                 raise KeyError(kind)
         except (KeyError, TypeError, ValueError) as exc:
             raise StoreError(f"unreadable curation record {key!r}: {exc}") from exc
-    return Curation(edits, merges, {k: tuple(v) for k, v in splits.items()})
+    return Curation(edits, merges, {k: tuple(v) for k, v in splits.items()}, {k: tuple(v) for k, v in facts.items()})
 
 
 def revert_plan(records: Mapping[str, str], key: str) -> tuple[list[str], list[str]]:
     """What reverting record ``key`` deletes (record keys) and which entities' documents to extract again.
 
     An edit: its entity. A merge: the entity the source went to (the source comes back). A split: the
-    split-off entity (its mentions go back), whose own edit goes too.
+    split-off entity (its mentions go back), whose own edit goes too. A relation decision: its head (the
+    document it names is among the head's, or it no longer matters).
 
     Raises:
         KeyError: no such record.
@@ -182,6 +218,8 @@ def revert_plan(records: Mapping[str, str], key: str) -> tuple[list[str], list[s
         return [key], [rest]
     if kind == "merge":
         return [key], [parse_records(records).target(rest)]
+    if kind == "relation":
+        return [key], [parse_records(records).target(str(json.loads(records[key])["head"]))]
     new_id = rest.partition(":")[2]
     gone = [key] + ([f"edit:{new_id}"] if f"edit:{new_id}" in records else [])
     return gone, [new_id]

@@ -22,7 +22,7 @@ from core.errors import ConflictError, InputError, NotFoundError, StoreError
 from core.settings import Settings
 from extraction.chunking import Chunker
 from extraction.nlp import NlpRunner, pipeline_identity
-from extraction.pipeline import IngestPipeline
+from extraction.pipeline import IngestPipeline, ProposalSink
 from extraction.readers import JsonFields
 from graph.knowledge import KnowledgeStore
 from graph.store import drop_server_data
@@ -160,9 +160,11 @@ def collection_settings(settings: Settings, name: str, at: Path | None = None) -
     return settings.model_copy(update=update)
 
 
-def build_pipeline(settings: Settings, store: KnowledgeStore, nlp: NlpRunner, embedders: Embedders) -> IngestPipeline:
+def build_pipeline(settings: Settings, store: KnowledgeStore, nlp: NlpRunner, embedders: Embedders,
+                   proposals: ProposalSink | None = None) -> IngestPipeline:
     """An ingest pipeline over one collection's store and shared models (as :meth:`AppContext.pipeline`): it
-    embeds with the store's model (:meth:`Embedders.of_store`) and writes every other live vector space too.
+    embeds with the store's model (:meth:`Embedders.of_store`) and writes every other live vector space too;
+    ``proposals``: where its review items go (the collection's review queue).
 
     Raises:
         ConfigError: the store was built with another embedding model (see :mod:`service.model_stamps`).
@@ -176,7 +178,8 @@ def build_pipeline(settings: Settings, store: KnowledgeStore, nlp: NlpRunner, em
         store, nlp, embedder, Chunker(settings.chunk_size, settings.chunk_overlap),
         max_file_bytes=settings.max_file_bytes,
         json_fields=JsonFields(settings.json_text_field, settings.json_title_field, settings.json_id_field),
-        batch_documents=settings.write_batch_documents, mirrors=mirrors,
+        batch_documents=settings.write_batch_documents, mirrors=mirrors, proposals=proposals,
+        review_below=settings.review_below,
     )
 
 

@@ -18,7 +18,7 @@ from graph.ontology import Ontology
 from graph.ports import GraphStore
 from service.audit import Actor, AuditLog
 
-__all__ = ["CurationChange", "Plan", "apply", "records", "submit"]
+__all__ = ["CurationChange", "Plan", "apply", "curate_payload", "records", "submit"]
 
 Plan = Callable[[Curator], CurationChange]
 """What to change, given the curator of the store: ``lambda c: c.merge(...)``."""
@@ -48,14 +48,23 @@ def submit(graph: GraphStore, ontology: Ontology, plan: Plan, audit: AuditLog, b
     return change
 
 
+def curate_payload(change: CurationChange) -> dict[str, Any]:
+    """What a ``curate`` job needs to apply ``change`` (see :func:`apply`)."""
+    payload: dict[str, Any] = {"entities": change.entities, "reembed": sorted(change.reembed)}
+    if change.named_documents:
+        payload["documents"] = change.named_documents
+    return payload
+
+
 def apply(pipeline: IngestPipeline, graph: GraphStore, entities: Sequence[str], reembed: frozenset[str],
-          progress: Callable[[int, int], None] | None = None) -> IngestReport:
-    """Extract again every document that mentions a changed entity (the CLI at once, a ``curate`` job later).
+          progress: Callable[[int, int], None] | None = None, documents: Sequence[str] = ()) -> IngestReport:
+    """Extract again every document that mentions a changed entity, and ``documents`` (the CLI at once, a
+    ``curate`` job later).
 
     Raises:
         StoreError, ModelError: applying again completes the change.
     """
-    return apply_change(pipeline, graph, entities, reembed, progress)
+    return apply_change(pipeline, graph, entities, reembed, progress, documents)
 
 
 def records(graph: GraphStore, ontology: Ontology) -> list[dict[str, Any]]:

@@ -27,12 +27,13 @@ from core.errors import HopgraphError
 from core.process import exit_with_parent
 from core.settings import Settings
 from extraction.nlp import NlpRunner
-from extraction.pipeline import IngestReport
+from extraction.pipeline import IngestReport, ProposalSink
 from graph.ontology import Ontology, load_ontology
 from graph.store import open_store
 from inference.embedder import Embedder, load_embedder
 from service import collections, curation
 from service.jobs import Job, JobStore
+from service.review import ReviewQueue
 from service.serverdb import ServerDB, server_db_path
 from service.vector_spaces import Embedders
 
@@ -138,6 +139,7 @@ class IngestWorker:
         self._embedder: Embedder | None = None
         self._embedders = Embedders(settings, self._default_embedder, self._load_embedder)
         self._nlp: NlpRunner | None = None
+        self._queue: ReviewQueue | None = None
         self._parent = os.getppid()
 
     @staticmethod
@@ -192,6 +194,10 @@ class IngestWorker:
             if self._nlp is not None:
                 self._nlp.close()
 
+    def _review(self, job: Job) -> ProposalSink | None:
+        """Where the job's review items go: the collection's review queue in the jobs' database."""
+        return self._queue.sink(job.collection) if self._queue is not None else None
+
     def _ingest(self, job: Job, base: Path, progress: Callable[[int, int], None]) -> tuple[IngestReport, list[str]]:
         """Run the pipeline over the job's files; returns the report and the ids of the files' documents."""
         csettings = collections.collection_settings(self._settings, job.collection)
@@ -200,7 +206,8 @@ class IngestWorker:
         try:
             paths = [base / p for p in job.paths]
             acl = tuple(str(p) for p in job.payload.get("acl", []))
-            report = collections.build_pipeline(csettings, store, nlp, embedders).run(paths, None, progress, acl=acl)
+            pipeline = collections.build_pipeline(csettings, store, nlp, embedders, self._review(job))
+            report = pipeline.run(paths, None, progress, acl=acl)
             documents = [d.id for p in paths for d in store.graph.find_documents(str(p.resolve()))]
             return report, documents
         finally:
@@ -212,10 +219,11 @@ class IngestWorker:
         ontology, nlp, embedders = self._models(csettings.ontology_path)
         store = open_store(csettings, ontology)
         try:
-            pipeline = collections.build_pipeline(csettings, store, nlp, embedders)
+            pipeline = collections.build_pipeline(csettings, store, nlp, embedders, self._review(job))
             entities = [str(e) for e in job.payload.get("entities", [])]
             reembed = frozenset(str(e) for e in job.payload.get("reembed", []))
-            return curation.apply(pipeline, store.graph, entities, reembed, progress), job.documents
+            documents = [str(d) for d in job.payload.get("documents", [])]
+            return curation.apply(pipeline, store.graph, entities, reembed, progress, documents), job.documents
         finally:
             store.close()
 
@@ -290,6 +298,7 @@ class IngestWorker:
 
     def run_job(self, jobs: JobStore, job: Job) -> None:
         """Run one claimed job and record how it ended."""
+        self._queue = ReviewQueue(jobs.db)
         if job.attempts > MAX_ATTEMPTS:
             jobs.finish(job.id, "failed", None, [], error=f"gave up after {MAX_ATTEMPTS} attempts")
             return

@@ -71,6 +71,11 @@ class JobStore:
     def __init__(self, db: ServerDB) -> None:
         self._db = db
 
+    @property
+    def db(self) -> ServerDB:
+        """The server database the jobs live in."""
+        return self._db
+
     def create(self, collection: str, paths: list[str], documents: list[str], key_id: str | None, *,
                kind: str = "ingest", payload: dict[str, Any] | None = None) -> Job:
         """Queue a job.

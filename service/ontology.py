@@ -20,6 +20,8 @@ from pydantic import ValidationError
 from core.errors import ConflictError, NotFoundError, OntologyError
 from core.settings import Settings
 from graph.ontology import Ontology, load_ontology
+from graph.ontology_diff import OntologyDiff as OntologyDiff
+from graph.ontology_diff import diff
 from graph.ports import GraphStore
 from service import collections
 
@@ -106,6 +108,18 @@ def version(settings: Settings, name: str, number: int) -> Ontology:
         return now.ontology
     raise NotFoundError(f"collection {name!r} keeps no ontology version {number} "
                         f"(kept: {', '.join(str(v.version) for v in versions(settings, name))})")
+
+
+def compare(settings: Settings, name: str, before: int, after: int | None = None) -> OntologyDiff:
+    """What version ``after`` (default: the one in force) changes of version ``before``.
+
+    Raises:
+        NotFoundError: the collection keeps no such version.
+        OntologyError: a version's file is invalid.
+    """
+    old = version(settings, name, before)
+    new = version(settings, name, after) if after is not None else in_force(settings, name).ontology
+    return diff(old, new)
 
 
 def violations(graph: GraphStore, ontology: Ontology) -> list[dict[str, Any]]:

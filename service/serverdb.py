@@ -1,4 +1,5 @@
-"""The server's own small database: API keys, ingest jobs, audit log, the model registry, usage.
+"""The server's own small database: API keys, ingest jobs, audit log, the model registry, usage, the
+curators' review queue.
 
 One SQLite file (``DATA_DIR/server.db``, WAL) shared by the CLI, every server
 worker process and the ingest worker; each process opens its own connection.
@@ -43,6 +44,12 @@ CREATE TABLE IF NOT EXISTS usage (
     prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, retrieval_s REAL NOT NULL,
     generation_s REAL NOT NULL, PRIMARY KEY (second, collection, key_id, endpoint));
 CREATE INDEX IF NOT EXISTS usage_collection ON usage(collection, second);
+CREATE TABLE IF NOT EXISTS proposals (
+    collection TEXT NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL, doc_id TEXT NOT NULL, relation TEXT NOT NULL,
+    confidence REAL NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL, created_at REAL NOT NULL,
+    decided_at REAL, decided_by TEXT, PRIMARY KEY (collection, id));
+CREATE INDEX IF NOT EXISTS proposals_queue ON proposals(collection, status, kind, confidence);
+CREATE INDEX IF NOT EXISTS proposals_document ON proposals(collection, doc_id);
 """
 ADDED_COLUMNS = (  # columns later versions added: (table, column, declaration)
     ("jobs", "kind", "TEXT NOT NULL DEFAULT 'ingest'"),

@@ -24,6 +24,7 @@ from api.http.controllers.ontology import OntologyController
 from api.http.controllers.openai import ChatAliasController, OpenAIController
 from api.http.controllers.ops import OpsController
 from api.http.controllers.questions import QuestionsController
+from api.http.controllers.review import ReviewController
 from api.http.controllers.usage import UsageController
 from api.http.controllers.web import WebController
 from api.http.deps import provide_collection, provide_reading, provide_runtime
@@ -49,7 +50,7 @@ def create_app(settings: Settings, metrics_dir: Path | None = None) -> Litestar:
         path="/v1/collections/{c:str}",
         route_handlers=[DocumentsController, JobsController, QuestionsController, GraphController, AuditController,
                         OntologyController, CurationController, CurationRecordsController, EmbeddingsController,
-                        GoldenController, UsageController],
+                        GoldenController, UsageController, ReviewController],
         dependencies={"collection": Provide(provide_collection), "reading": Provide(provide_reading)},
     )
     v1 = Router(

@@ -25,6 +25,7 @@ from service.ingest_host import IngestHost
 from service.jobs import JobStore
 from service.keys import KeyStore
 from service.registry import CollectionRegistry, SharedModels
+from service.review import ReviewQueue
 from service.serverdb import ServerDB
 from service.usage import FLUSH_EVERY_S, CpuMeter, UsageLog
 
@@ -74,6 +75,7 @@ class Runtime:
     buckets: TokenBuckets
     ingest: IngestHost
     usage: UsageLog
+    review: ReviewQueue
     cpu: CpuMeter = field(default_factory=CpuMeter)
     metrics_share: MetricsShare | None = None
     offload: Offload | None = None
@@ -124,7 +126,7 @@ def build_runtime(settings: Settings, metrics_dir: Path | None = None) -> Runtim
         db.close()
         raise StoreError(f"cannot create the metrics directory {metrics_dir}: {exc}") from exc
     return Runtime(settings, db, KeyStore(db), JobStore(db), AuditLog(db), models, registry, metrics, buckets,
-                   IngestHost(settings), UsageLog(db), metrics_share=share)
+                   IngestHost(settings), UsageLog(db), ReviewQueue(db), metrics_share=share)
 
 
 async def _publish_metrics(share: MetricsShare) -> None:

@@ -93,50 +93,6 @@ Name = Annotated[str, Meta(min_length=1, max_length=300, pattern=r"\S")]
 EntityId = Annotated[str, Meta(min_length=1, max_length=64)]
 
 
-class EntityPatch(Struct, forbid_unknown_fields=True):
-    """Changes to an entity; fields left out stay as they are."""
-
-    name: Name | None = None
-    type: Annotated[str, Meta(min_length=1, max_length=100)] | None = None
-    add_aliases: Annotated[list[Name], Meta(max_length=100)] = []
-    remove_aliases: Annotated[list[Name], Meta(max_length=100)] = []
-
-
-class MergeRequest(Struct, forbid_unknown_fields=True):
-    """Entities to merge into ``target`` (optionally renamed or retyped)."""
-
-    sources: Annotated[list[EntityId], Meta(min_length=1, max_length=100)]
-    target: EntityId
-    name: Name | None = None
-    type: Annotated[str, Meta(min_length=1, max_length=100)] | None = None
-
-
-class SplitRequest(Struct, forbid_unknown_fields=True):
-    """The new entity's name (and type), and which mentions move to it: by surface and/or by document."""
-
-    name: Name
-    type: Annotated[str, Meta(min_length=1, max_length=100)] | None = None
-    surfaces: Annotated[list[Name], Meta(max_length=100)] = []
-    documents: Annotated[list[Annotated[str, Meta(min_length=1, max_length=256)]], Meta(max_length=1000)] = []
-
-
-class CurationRecord(Struct):
-    """One stored curation record: ``kind`` edit, merge or split; ``entity`` the entity it is about."""
-
-    key: str
-    kind: str
-    entity: str
-    rule: dict[str, Any]
-
-
-class CurationOut(Struct):
-    """A curation change accepted: ``entity`` as it will be once ``job`` has extracted the documents again."""
-
-    action: str
-    entity: dict[str, Any]
-    job: JobOut
-
-
 class DocumentSummary(Struct):
     """A stored document."""
 
@@ -314,45 +270,6 @@ class Health(Struct):
 
     status: str
     checks: dict[str, str] = {}
-
-
-class OntologyOut(Struct):
-    """The ontology in force for a collection; ``source``: collection (its own) or server."""
-
-    version: int
-    source: str
-    ontology: dict[str, Any]
-
-
-class OntologyVersionOut(Struct):
-    """A version of a collection's ontology; ``current``: the one in force."""
-
-    version: int
-    source: str
-    current: bool
-
-
-class TypeChangeOut(Struct):
-    """A type in both versions: per field (labels, head, tail, triggers), the values added and removed."""
-
-    name: str
-    added: dict[str, list[str]]
-    removed: dict[str, list[str]]
-
-
-class OntologyDiffOut(Struct):
-    """What version ``after`` changes of version ``before``."""
-
-    before: int
-    after: int
-    empty: bool
-    entity_types_added: list[str]
-    entity_types_removed: list[str]
-    entity_types_changed: list[TypeChangeOut]
-    relation_types_added: list[str]
-    relation_types_removed: list[str]
-    relation_types_changed: list[TypeChangeOut]
-    aliases_changed: dict[str, dict[str, Any]]
 
 
 ModelKind = Literal["embedder", "reader", "spacy"]

@@ -73,12 +73,12 @@ def test_edits_combine_and_apply() -> None:
 
 def test_canonicalise_applies_merge_edit_and_split() -> None:
     acme, bolt, labs = entity_id("acme"), entity_id("bolt"), entity_id("acme labs")
-    plain, _, plain_rels = canonicalise("d1", _doc(), RULES)
+    plain, _, plain_rels, _ = canonicalise("d1", _doc(), RULES)
     assert {e.id for e in plain} == {acme, bolt, labs}
     assert [(r.head, r.tail) for r in plain_rels] == [(acme, bolt)]
 
     cur = Curation(edits={acme: EntityEdit("Acme Group", "Organization", ("ACG",))}, merges={labs: acme})
-    entities, mentions, rels = canonicalise("d1", _doc(), RULES, cur)
+    entities, mentions, rels, _ = canonicalise("d1", _doc(), RULES, cur)
     by_id = {e.id: e for e in entities}
     assert set(by_id) == {acme, bolt}
     assert by_id[acme].name == "Acme Group" and by_id[acme].pinned
@@ -88,10 +88,10 @@ def test_canonicalise_applies_merge_edit_and_split() -> None:
 
     new = split_entity_id(bolt, "Bolt Screw")
     split = Curation(splits={bolt: (SplitRule(bolt, new, (), ("d1",)),)}, edits={new: EntityEdit("Bolt Screw")})
-    entities, _, rels = canonicalise("d1", _doc(), RULES, split)
+    entities, _, rels, _ = canonicalise("d1", _doc(), RULES, split)
     assert new in {e.id for e in entities} and bolt not in {e.id for e in entities}
     assert [(r.head, r.tail) for r in rels] == [(acme, new)]
-    other_doc, _, _ = canonicalise("d2", _doc(), RULES, split)
+    other_doc, _, _, _ = canonicalise("d2", _doc(), RULES, split)
     assert bolt in {e.id for e in other_doc}  # the split named d1 only
 
 

@@ -15,7 +15,7 @@ def parse(nlp: NlpRunner, text: str, title: str = "") -> NlpResult:
 def relations(nlp: NlpRunner, ontology: Ontology, text: str, title: str = "") -> set[tuple[str, str, str]]:
     res = parse(nlp, text, title)
     ex = ChunkExtraction("c1", 0, res.mentions.mentions, res.relations)
-    ents, _, rels = canonicalise("d1", [ex], ontology.aliases)
+    ents, _, rels, _ = canonicalise("d1", [ex], ontology.aliases)
     names = {e.id: e.name for e in ents}
     return {(names[r.head], r.type, names[r.tail]) for r in rels}
 
@@ -68,7 +68,7 @@ def test_numbers_are_rejected_by_the_ontology(nlp: NlpRunner) -> None:
 def test_person_alias_merges_within_a_document(nlp: NlpRunner, ontology: Ontology) -> None:
     res = parse(nlp, "Barack Obama was the 44th president. Obama was born in Honolulu.")
     ex = ChunkExtraction("c1", 0, res.mentions.mentions, res.relations)
-    ents, mentions, _ = canonicalise("d1", [ex], ontology.aliases)
+    ents, mentions, _, _ = canonicalise("d1", [ex], ontology.aliases)
     obama = entity_id("barack obama")
     assert obama in {e.id for e in ents}
     assert entity_id("obama") not in {e.id for e in ents}
@@ -80,6 +80,6 @@ def test_person_alias_merges_within_a_document(nlp: NlpRunner, ontology: Ontolog
 def test_different_people_sharing_a_first_name_stay_apart(nlp: NlpRunner, ontology: Ontology) -> None:
     res = parse(nlp, "John Smith met John Brown in London.")
     ex = ChunkExtraction("c1", 0, res.mentions.mentions, res.relations)
-    ents, _, _ = canonicalise("d1", [ex], ontology.aliases)
+    ents, _, _, _ = canonicalise("d1", [ex], ontology.aliases)
     names = {e.name for e in ents}
     assert {"John Smith", "John Brown"} <= names

@@ -69,6 +69,7 @@ class CollectionsController(Controller):
             runtime.registry.close(c)
             collections.remove(runtime.settings, c)
             runtime.jobs.drop_collection(c)
+            runtime.review.drop(c)
             runtime.audit.record(caller(request), c, "collection.delete", c)
 
         await runtime.work.query(remove)

@@ -17,10 +17,10 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from api.http.auth import caller, requires
 from api.http.deps import CollectionDep, RuntimeDep
 from api.http.runtime import Runtime
-from api.http.schemas import CurationOut, CurationRecord, EntityPatch, MergeRequest, SplitRequest
+from api.http.schemas_curation import CurationOut, CurationRecord, EntityPatch, MergeRequest, SplitRequest
 from api.http.views import job_out
 from service import curation
-from service.curation import CurationChange, Plan
+from service.curation import CurationChange, Plan, curate_payload
 from service.jobs import Job
 from service.keys import ApiKey
 from service.registry import Collection
@@ -31,7 +31,7 @@ def _submit(runtime: Runtime, collection: Collection, key: ApiKey, plan: Plan) -
 
     def queue(change: CurationChange) -> dict[str, Any]:  # inside the change's all-or-nothing step
         jobs.append(runtime.jobs.create(collection.name, [], change.documents[:10_000], key.id, kind="curate",
-                                        payload={"entities": change.entities, "reembed": sorted(change.reembed)}))
+                                        payload=curate_payload(change)))
         return {"job": jobs[0].id}
 
     change = curation.submit(collection.store.graph, collection.ontology, plan, runtime.audit, key,

@@ -10,9 +10,9 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.http.auth import caller, requires
 from api.http.deps import CollectionDep, RuntimeDep
-from api.http.schemas import OntologyDiffOut, OntologyOut, OntologyVersionOut, TypeChangeOut
-from graph.ontology_diff import OntologyDiff, diff
+from api.http.schemas_curation import OntologyDiffOut, OntologyOut, OntologyVersionOut, TypeChangeOut
 from service import ontology as curation
+from service.ontology import OntologyDiff
 
 
 def _diff_out(d: OntologyDiff) -> OntologyDiffOut:
@@ -59,10 +59,7 @@ class OntologyController(Controller):
     ) -> OntologyDiffOut:
         """Entity and relation types added, removed and changed (labels, head/tail types, triggers), alias rules."""
         def compare() -> OntologyDiffOut:
-            old = curation.version(runtime.settings, collection.name, before)
-            new = (curation.version(runtime.settings, collection.name, after) if after is not None
-                   else curation.in_force(runtime.settings, collection.name).ontology)
-            return _diff_out(diff(old, new))
+            return _diff_out(curation.compare(runtime.settings, collection.name, before, after))
 
         return await runtime.work.query(compare)
 
