@@ -11,8 +11,9 @@ def test_page_and_assets(harness: Harness) -> None:
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "default-src 'self'" in page.headers["content-security-policy"]
     assert '<script type="module" src="/web/app.js">' in page.text
-    for name, media in (("app.js", "text/javascript"), ("api.js", "text/javascript"), ("graph.js", "text/javascript"),
-                        ("app.css", "text/css")):
+    scripts = sorted(p.name for p in WEB.glob("*.js"))
+    assert {"app.js", "api.js", "graph.js", "ui.js", "curation.js"} <= set(scripts)
+    for name, media in [*((s, "text/javascript") for s in scripts), ("app.css", "text/css")]:
         res = harness.client.get(f"/web/{name}")
         assert res.status_code == 200 and res.headers["content-type"].startswith(media), name
         assert res.content == (WEB / name).read_bytes()
@@ -24,7 +25,7 @@ def test_page_and_assets(harness: Harness) -> None:
 
 def test_page_needs_no_key_and_calls_only_its_origin(harness: Harness) -> None:
     assert harness.client.get("/").status_code == 200  # the page asks for the key itself
-    for name in ("app.js", "api.js", "graph.js", "app.css", "index.html"):
+    for name in sorted(p.name for p in WEB.iterdir() if p.suffix in (".js", ".css", ".html")):
         text = (WEB / name).read_text()
         assert "http://" not in text.replace("http://www.w3.org/2000/svg", "") and "https://" not in text, name
     assert harness.client.get("/v1/whoami").status_code == 401

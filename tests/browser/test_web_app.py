@@ -60,6 +60,14 @@ def test_analyst_and_curator_flows(browser: Any, site: tuple[Server, dict[str, s
     page.wait_for_selector("li.job[data-state=succeeded]", timeout=180_000)
     assert "8/8 documents" in page.inner_text("#jobs")
     page.wait_for_function("document.querySelectorAll('#docs tr').length === 8")
+    page.fill("#docs-q", "corvel")  # searched on the server, over every document, by title or source
+    page.wait_for_function("document.querySelectorAll('#docs tr').length === 1")
+    page.select_option("#docs-match", "text")  # by the documents' text: Northwind's names Corvel too
+    page.wait_for_function("document.querySelectorAll('#docs tr').length >= 2")
+    page.locator("#docs tr a").first.click()
+    page.wait_for_selector("#document:not([hidden])")
+    assert "Corvel Robotics" in page.inner_text("#document-text")
+    page.fill("#docs-q", "")
 
     # ask: tokens stream into the answer, then citations link to highlighted spans and the graph draws the paths
     page.click("a[data-page=ask]")
@@ -90,6 +98,8 @@ def test_analyst_and_curator_flows(browser: Any, site: tuple[Server, dict[str, s
     page.click(f"#ent-hits a[href='#/entities/{target['id']}']")
     page.wait_for_selector("#entity:not([hidden])")
     page.wait_for_selector("#ent-graph svg .node")
+    page.wait_for_selector("#entity-docs li a")  # the documents that mention it
+    assert "Northwind Holdings" in page.inner_text("#entity-docs")
     page.fill("#merge-ids", source["id"])
     page.click("#merge-button")
     page.wait_for_function("document.getElementById('entity-aliases').textContent.includes('Corvel Robotics')",
@@ -108,6 +118,17 @@ def test_analyst_and_curator_flows(browser: Any, site: tuple[Server, dict[str, s
             break
         page.wait_for_timeout(300)
     assert deadline_ok, "the reverted merge did not bring the entity back"
+
+    # the review queue: what extraction proposed with low confidence, dismissed in one click
+    page.reload()
+    page.wait_for_selector("#review li[data-kind]")
+    assert "pending" in page.inner_text("#review-counts")
+    item = page.locator("#review li[data-kind=low_confidence]").first
+    item_id = item.get_attribute("data-item")
+    item.locator("button.secondary").click()
+    page.wait_for_function(f"!document.querySelector(\"#review li[data-item='{item_id}']\")", timeout=60_000)
+    page.select_option("#review-status", "dismissed")
+    page.wait_for_selector(f"#review li[data-item='{item_id}']")
     assert errors == []
     page.close()
 

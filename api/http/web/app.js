@@ -2,44 +2,9 @@
 // Operations (admins). Every call goes to the /v1 API with the key; errors show the problem's title and detail.
 
 import { Problem, allows, call, key, setKey, stream } from "./api.js";
+import { loadCuration, wireCuration } from "./curation.js";
 import { draw } from "./graph.js";
-
-const $ = (id) => document.getElementById(id);
-const state = { me: null, collection: null, docsOffset: 0, history: [], passages: [], timers: [] };
-const HISTORY = "hopgraph.history";
-
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") node.className = v;
-    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else if (v !== undefined && v !== null && v !== false) node.setAttribute(k, v === true ? "" : String(v));
-  }
-  for (const c of children.flat()) if (c !== null && c !== undefined) node.append(c);
-  return node;
-}
-
-function col(path) {
-  return `/v1/collections/${encodeURIComponent(state.collection)}${path}`;
-}
-
-function showProblem(err) {
-  const p = err instanceof Problem ? err : new Problem(0, "Error", String(err && err.message ? err.message : err));
-  $("problem-title").textContent = p.title;
-  $("problem-detail").textContent = p.detail;
-  $("problem").hidden = false;
-  if (p.status === 401) signOut();
-}
-
-async function guarded(fn) {
-  try {
-    $("problem").hidden = true;
-    return await fn();
-  } catch (err) {
-    showProblem(err);
-    return undefined;
-  }
-}
+import { $, HISTORY, col, guarded, h, hooks, showProblem, state, waitJob } from "./ui.js";
 
 // ------------------------------------------------------------------ sign-in, roles, routing
 async function signIn(value) {
@@ -356,16 +321,6 @@ async function openEntity(id) {
   drawNeighbourhood();
 }
 
-async function waitJob(id) {
-  // poll a job until it ends (at most about 80 s); its last state
-  for (let i = 0; i < 200; i++) {
-    const job = await guarded(() => call("GET", col(`/jobs/${id}`)));
-    if (!job || ["succeeded", "failed", "cancelled"].includes(job.state)) return job;
-    await new Promise((r) => setTimeout(r, 400));
-  }
-  return null;
-}
-
 async function curate(method, path, body, what) {
   const done = await guarded(() => call(method, col(path), body));
   if (!done) return;
@@ -395,65 +350,6 @@ function split() {
   const name = $("split-name").value.trim();
   const surface = $("split-surface").value.trim();
   if (name) curate("POST", `/entities/${encodeURIComponent(state.entity.id)}/split`, { name, surfaces: surface ? [surface] : [] }, "split");
-}
-
-async function loadCuration() {
-  const records = await guarded(() => call("GET", col("/curation")));
-  if (records) {
-    $("records").replaceChildren(...(records.length ? records.map((r) => h("li", { "data-key": r.key },
-      h("span", { class: "mono" }, r.key), ` ${r.kind} `,
-      h("a", { href: `#/entities/${encodeURIComponent(r.entity)}` }, r.entity), " ",
-      h("button", { type: "button", class: "secondary", "aria-label": `Revert ${r.key}`, onclick: async () => {
-        const done = await guarded(() => call("DELETE", col(`/curation/${encodeURIComponent(r.key)}`)));
-        if (done) { await waitJob(done.job.id); loadCuration(); }
-      } }, "Revert"))) : [h("li", { class: "muted" }, "No curation records")]));
-  }
-  const onto = await guarded(() => call("GET", col("/ontology")));
-  if (onto) {
-    $("ontology-version").textContent = `Version ${onto.version} (${onto.source})`;
-    $("ontology").textContent = JSON.stringify(onto.ontology, null, 2);
-  }
-  const versions = await guarded(() => call("GET", col("/ontology/versions")));
-  if (versions) {
-    const options = () => versions.map((v) => h("option", { value: v.version },
-      `v${v.version}${v.current ? " (in force)" : ""}${v.source === "server" ? " server" : ""}`));
-    $("onto-from").replaceChildren(...options());
-    $("onto-to").replaceChildren(...options());
-    if (versions.length > 1) $("onto-from").value = String(versions[1].version);
-    $("onto-diff").replaceChildren();
-  }
-  const audit = await guarded(() => call("GET", col("/audit?limit=50")));
-  if (audit) {
-    $("audit").replaceChildren(...audit.map((a) => h("tr", {}, h("td", {}, new Date(a.at * 1000).toLocaleString()),
-      h("td", {}, a.key_name || a.key_id || ""), h("td", {}, a.action), h("td", { class: "mono" }, a.target))));
-  }
-}
-
-function diffLines(d) {
-  const out = [];
-  const list = (label, names) => { if (names.length) out.push(`${label}: ${names.join(", ")}`); };
-  const changed = (kind, items) => {
-    for (const c of items) {
-      const parts = [...Object.entries(c.added).map(([f, v]) => `${f} + ${v.join(", ")}`),
-        ...Object.entries(c.removed).map(([f, v]) => `${f} − ${v.join(", ")}`)];
-      out.push(`${kind} ${c.name} changed: ${parts.join("; ")}`);
-    }
-  };
-  list("Entity types added", d.entity_types_added);
-  list("Entity types removed", d.entity_types_removed);
-  changed("Entity type", d.entity_types_changed);
-  list("Relation types added", d.relation_types_added);
-  list("Relation types removed", d.relation_types_removed);
-  changed("Relation type", d.relation_types_changed);
-  for (const [f, v] of Object.entries(d.aliases_changed)) out.push(`Alias rule ${f}: ${JSON.stringify(v.before)} → ${JSON.stringify(v.after)}`);
-  return out.length ? out : ["No changes"];
-}
-
-async function compareOntology(ev) {
-  ev.preventDefault();
-  const d = await guarded(() => call("GET", col(`/ontology/diff?from=${$("onto-from").value}&to=${$("onto-to").value}`)));
-  if (d) $("onto-diff").replaceChildren(h("li", { class: "muted" }, `v${d.before} → v${d.after}`),
-    ...diffLines(d).map((line) => h("li", {}, line)));
 }
 
 // ------------------------------------------------------------------ Operations
@@ -574,7 +470,8 @@ function wire() {
   $("curate-form").addEventListener("submit", curateSubmit);
   $("merge-button").addEventListener("click", merge);
   $("split-button").addEventListener("click", split);
-  $("onto-diff-form").addEventListener("submit", compareOntology);
+  wireCuration();
+  hooks.unauthorized = signOut;
   $("key-form").addEventListener("submit", createKey);
   $("col-form").addEventListener("submit", createCollection);
   window.addEventListener("hashchange", route);
