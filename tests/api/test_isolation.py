@@ -20,8 +20,10 @@ def _beta_ids(harness: Harness) -> dict[str, str]:
     c, h = harness.client, harness.h("reader_beta")
     entity = c.get("/v1/collections/beta/entities", params={"q": "Orvane Mining"}, headers=h).json()[0]["id"]
     other = c.get("/v1/collections/beta/entities", params={"q": "Petra Lindqvist"}, headers=h).json()[0]["id"]
+    queue = c.get("/v1/collections/beta/review", params={"status": "pending"}, headers=harness.h("admin")).json()
+    item = queue["items"][0]["id"] if queue["items"] else "no-item"
     return {"c": "beta", "doc_id": harness.ids["beta_docs"][0], "entity_id": entity, "job_id": harness.ids["beta_job"],
-            "from": entity, "to": other, "key": f"edit:{entity}"}
+            "from": entity, "to": other, "key": f"edit:{entity}", "number": "1", "item_id": item}
 
 
 def _request(harness: Harness, method: str, path: str, ids: dict[str, str], key: str) -> Any:

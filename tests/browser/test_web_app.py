@@ -129,6 +129,13 @@ def test_analyst_and_curator_flows(browser: Any, site: tuple[Server, dict[str, s
     page.wait_for_function(f"!document.querySelector(\"#review li[data-item='{item_id}']\")", timeout=60_000)
     page.select_option("#review-status", "dismissed")
     page.wait_for_selector(f"#review li[data-item='{item_id}']")
+
+    # operations: live charts from /metrics, latency as percentiles of the histogram between two samples
+    page.click("a[data-page=operations]")
+    page.wait_for_function("document.querySelectorAll('#charts figure').length === 5")
+    captions = page.inner_text("#charts")
+    assert "Latency p50" in captions and "Latency p95" in captions
+    page.wait_for_function("/Latency p95: \\d/.test(document.getElementById('charts').innerText)", timeout=15_000)
     assert errors == []
     page.close()
 

@@ -4,6 +4,7 @@
 import { Problem, allows, call, key, setKey, stream } from "./api.js";
 import { loadCuration, wireCuration } from "./curation.js";
 import { draw } from "./graph.js";
+import { createKey, loadOperations } from "./ops.js";
 import { $, HISTORY, col, guarded, h, hooks, showProblem, state, waitJob } from "./ui.js";
 
 // ------------------------------------------------------------------ sign-in, roles, routing
@@ -308,7 +309,7 @@ async function openEntity(id) {
   $("entity-description").textContent = e.description;
   $("entity-docs-h").textContent = `Documents (${e.document_count})`;
   $("entity-docs").replaceChildren(...e.documents.map((d) => h("li", {},
-    h("a", { href: `#/documents/${encodeURIComponent(d.id)}` }, d.title || d.id))));
+    h("a", { href: `#/documents/${encodeURIComponent(d.id)}` }, d.title || d.id), " ", h("span", { class: "mono muted" }, d.id))));
   $("cur-name").value = e.name;
   $("cur-type").value = e.type;
   $("neighbours").replaceChildren(...e.neighbours.map((n) => h("li", {},
@@ -349,91 +350,8 @@ function merge() {
 function split() {
   const name = $("split-name").value.trim();
   const surface = $("split-surface").value.trim();
-  if (name) curate("POST", `/entities/${encodeURIComponent(state.entity.id)}/split`, { name, surfaces: surface ? [surface] : [] }, "split");
-}
-
-// ------------------------------------------------------------------ Operations
-const series = {};
-
-function metricValues(text) {
-  const out = {};
-  for (const line of text.split("\n")) {
-    if (!line || line.startsWith("#")) continue;
-    const cut = line.lastIndexOf(" ");
-    const name = line.slice(0, cut);
-    const base = name.split("{")[0];
-    const v = Number(line.slice(cut + 1));
-    if (base === "hopgraph_http_requests_total") out.requests = (out.requests || 0) + v;
-    if (base === "hopgraph_generated_tokens_total") out.tokens = (out.tokens || 0) + v;
-    if (base === "hopgraph_ingest_documents_total") out.ingested = (out.ingested || 0) + v;
-    if (base === "hopgraph_http_request_duration_seconds_sum") out.latency_sum = (out.latency_sum || 0) + v;
-    if (base === "hopgraph_http_request_duration_seconds_count") out.latency_count = (out.latency_count || 0) + v;
-  }
-  return out;
-}
-
-function sparkline(title, values, unit) {
-  const w = 220;
-  const hgt = 60;
-  const max = Math.max(1e-9, ...values);
-  const pts = values.map((v, i) => `${(i / Math.max(1, values.length - 1)) * w},${hgt - (v / max) * (hgt - 6) - 3}`).join(" ");
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  svg.setAttribute("viewBox", `0 0 ${w} ${hgt}`);
-  svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", `${title}: ${values.length ? values[values.length - 1].toFixed(2) : 0} ${unit}`);
-  const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
-  line.setAttribute("points", pts);
-  line.setAttribute("class", "spark");
-  svg.appendChild(line);
-  return h("figure", { class: "chart" }, svg, h("figcaption", {}, `${title}: ${values.length ? values[values.length - 1].toFixed(2) : "–"} ${unit}`));
-}
-
-async function sampleMetrics() {
-  const text = await guarded(() => call("GET", "/metrics"));
-  if (typeof text !== "string") return;
-  const now = metricValues(text);
-  const prev = series.last;
-  series.last = { ...now, at: performance.now() };
-  if (prev) {
-    const dt = (series.last.at - prev.at) / 1000;
-    const push = (k, v) => { (series[k] = series[k] || []).push(v); if (series[k].length > 60) series[k].shift(); };
-    push("rps", ((now.requests || 0) - (prev.requests || 0)) / dt);
-    const n = (now.latency_count || 0) - (prev.latency_count || 0);
-    push("latency", n > 0 ? (1000 * ((now.latency_sum || 0) - (prev.latency_sum || 0))) / n : 0);
-    push("ingest", ((now.ingested || 0) - (prev.ingested || 0)) / dt);
-    push("tokens", ((now.tokens || 0) - (prev.tokens || 0)) / dt);
-  }
-  $("charts").replaceChildren(sparkline("Requests", series.rps || [], "/s"), sparkline("Mean latency", series.latency || [], "ms"),
-    sparkline("Ingest", series.ingest || [], "documents/s"), sparkline("Tokens", series.tokens || [], "/s"));
-}
-
-async function loadOperations() {
-  const ready = await fetch("/readyz").then((r) => r.json()).catch(() => null);
-  $("health").textContent = ready ? `${ready.status}: ${Object.entries(ready.checks).map(([k, v]) => `${k} ${v}`).join(", ")}` : "unreachable";
-  sampleMetrics();
-  state.timers.push(setInterval(sampleMetrics, 5000));
-  const keys = await guarded(() => call("GET", "/v1/keys"));
-  if (keys) {
-    $("keys").replaceChildren(...keys.map((k) => h("tr", {}, h("td", {}, k.name), h("td", {}, k.role),
-      h("td", {}, k.collections.join(", ") || "all"), h("td", { class: "mono" }, k.id),
-      h("td", {}, k.id === state.me.id ? "(you)" : h("button", { type: "button", class: "secondary", "aria-label": `Revoke ${k.name}`,
-        onclick: async () => { if (await guarded(() => call("DELETE", `/v1/keys/${k.id}`))) loadOperations(); } }, "Revoke")))));
-  }
-  const cols = await guarded(() => call("GET", "/v1/collections"));
-  if (cols) {
-    $("collections").replaceChildren(...cols.map((c) => h("tr", {}, h("td", {}, c.name), h("td", {}, c.documents),
-      h("td", {}, c.chunks), h("td", {}, c.entities), h("td", {}, c.relations))));
-  }
-}
-
-async function createKey(ev) {
-  ev.preventDefault();
-  const collections = $("key-collections").value.split(",").map((s) => s.trim()).filter(Boolean);
-  const made = await guarded(() => call("POST", "/v1/keys", { name: $("key-name").value.trim(), role: $("key-role").value, collections }));
-  if (made) {
-    $("key-secret").textContent = `Key ${made.name}: ${made.key} — copy it now, it is not shown again.`;
-    loadOperations();
-  }
+  const documents = $("split-docs").value.split(",").map((s) => s.trim()).filter(Boolean);
+  if (name) curate("POST", `/entities/${encodeURIComponent(state.entity.id)}/split`, { name, surfaces: surface ? [surface] : [], documents }, "split");
 }
 
 async function createCollection(ev) {
