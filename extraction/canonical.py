@@ -51,22 +51,21 @@ class Canonical(NamedTuple):
 def _person_aliases(keys_by_type: dict[str, set[str]]) -> dict[str, str]:
     """Map short names to the one longer person name of the document that ends or starts with them.
 
-    The short name may carry any type: NER often mistypes a lone surname.
+    The short name may carry any type: NER often mistypes a lone surname. Indexed by the longer names'
+    leading and trailing words, so a long document with thousands of names stays linear.
     """
     persons = keys_by_type.get("Person", set())
-    shorts = {k for keys in keys_by_type.values() for k in keys}
+    ends: dict[tuple[str, ...], set[str]] = defaultdict(set)
+    for long_key in persons:
+        words = long_key.split()
+        for n in range(1, len(words)):
+            ends[tuple(words[-n:])].add(long_key)
+            ends[tuple(words[:n])].add(long_key)
     remap: dict[str, str] = {}
-    for short in shorts:
-        words = short.split()
-        candidates = [
-            long_key
-            for long_key in persons
-            if long_key != short
-            and len(long_key.split()) > len(words)
-            and (long_key.split()[-len(words):] == words or long_key.split()[: len(words)] == words)
-        ]
+    for short in {k for keys in keys_by_type.values() for k in keys}:
+        candidates = ends.get(tuple(short.split()), set()) - {short}
         if len(candidates) == 1:
-            remap[short] = candidates[0]
+            remap[short] = next(iter(candidates))
     return remap
 
 

@@ -186,7 +186,7 @@ class IngestPipeline:
             try:
                 records = read_file(path, self._max_bytes, self._fields)
             except InputError as exc:
-                report.failures.append(FileFailure(str(path), str(exc)))
+                report.failures.append(FileFailure(str(path), str(exc).removeprefix(f"{path}: ")))
                 continue
             docs = [_make_document(source, rec, acl) for rec in records]
             fresh = {d.id for d in docs}

@@ -8,8 +8,10 @@ contributes nothing.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from core.errors import (
 )
 from graph.access import check_principals
 
+log = logging.getLogger(__name__)
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,2}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 SUPPORTED_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".json", ".jsonl"})
 
@@ -69,14 +72,54 @@ def _html_text(markup: str) -> tuple[str, str]:
     return title, "\n".join(line for line in lines if line)
 
 
+class _Collect(logging.Handler):
+    """Keeps a parser's log records instead of letting them reach the terminal."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _parser_warnings(name: str) -> Iterator[_Collect]:
+    """While parsing, the ``name`` logger's warnings are collected, not printed over the progress bar
+    (pypdf logs "EOF marker not found" and the like on its own); they are logged at debug level after."""
+    logger = logging.getLogger(name)
+    handler, propagate = _Collect(), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+        for message in handler.messages:
+            log.debug("%s: %s", name, message)
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The parser's own error: llama-index retries the read (tenacity) and raises a RetryError around it."""
+    last = getattr(exc, "last_attempt", None)
+    inner = last.exception() if last is not None and hasattr(last, "exception") else None
+    return inner if isinstance(inner, BaseException) else exc
+
+
 def _llama_reader_text(path: Path, suffix: str) -> str:
     from llama_index.readers.file import DocxReader, PDFReader
 
     reader = PDFReader(return_full_document=True) if suffix == ".pdf" else DocxReader()
-    try:
-        docs = reader.load_data(file=path)
-    except Exception as exc:  # third-party parsers raise many types; translated, never swallowed
-        raise MalformedDocumentError(f"{path}: cannot parse {suffix[1:].upper()}: {exc}") from exc
+    kind = suffix[1:].upper()
+    with _parser_warnings("pypdf") as warnings:
+        try:
+            docs = reader.load_data(file=path)
+        except Exception as exc:  # third-party parsers raise many types; translated, never swallowed
+            cause = _root_cause(exc)
+            detail = str(cause) or type(cause).__name__
+            seen = f" ({'; '.join(dict.fromkeys(warnings.messages))})" if warnings.messages else ""
+            raise MalformedDocumentError(f"{path}: not a readable {kind} file: {detail}{seen}") from exc
     return "\n\n".join(d.text for d in docs)
 
 
