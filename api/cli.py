@@ -64,16 +64,20 @@ def ingest(app: AppContext, paths: tuple[Path, ...], pattern: str | None, progre
     pipeline = app.pipeline()
     bar: tqdm[Any] | None = None
 
-    def on_progress(done: int, total: int) -> None:
+    def on_text(done: int, total: int) -> None:  # characters of text: it moves inside a large file too
         nonlocal bar
         if not progress:
             return
         if bar is None:
-            bar = tqdm(total=total, unit="doc", desc="ingest", file=sys.stderr, dynamic_ncols=True)
+            bar = tqdm(total=total, unit="B", unit_scale=True, desc="ingest", file=sys.stderr, dynamic_ncols=True)
         bar.update(done - bar.n)
 
+    def on_documents(done: int, total: int) -> None:
+        if bar is not None:
+            bar.set_postfix_str(f"{done}/{total} documents")
+
     try:
-        report = pipeline.run(list(paths), pattern, on_progress, acl=access)
+        report = pipeline.run(list(paths), pattern, on_documents, acl=access, text_progress=on_text)
     finally:
         if bar is not None:
             bar.close()

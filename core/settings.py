@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     json_title_field: str = "title"
     json_id_field: str = "id"
     write_batch_documents: int = Field(64, gt=0, description="Documents committed per transaction.")
+    ingest_batch_chunks: int = Field(
+        256, gt=0, description="Chunks per slice of ingest work: no spaCy or embedding call is larger, and a "
+        "larger document is processed over several slices (written once, whole).")
     review_below: float = Field(
         0.6, ge=0, le=1, description="Relations extraction stores with a confidence under this are proposed to "
         "curators for review (with those the ontology rejects); 0 proposes only rejected ones.")

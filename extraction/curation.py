@@ -249,6 +249,7 @@ class Curator:
 def apply_change(
     pipeline: IngestPipeline, graph: GraphStore, entities: Sequence[str], reembed: frozenset[str],
     progress: Callable[[int, int], None] | None = None, documents: Sequence[str] = (),
+    text_progress: Callable[[int, int], None] | None = None,
 ) -> IngestReport:
     """Extract again every document that mentions ``entities``, and ``documents``, under the stored
     curation records.
@@ -256,4 +257,5 @@ def apply_change(
     Raises:
         StoreError, ModelError: as :meth:`IngestPipeline.reprocess`; applying again completes the change.
     """
-    return pipeline.reprocess(sorted(set(graph.entity_documents(entities)) | set(documents)), reembed, progress)
+    return pipeline.reprocess(sorted(set(graph.entity_documents(entities)) | set(documents)), reembed, progress,
+                              text_progress)

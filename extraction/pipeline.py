@@ -12,7 +12,7 @@ import hashlib
 import json
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -26,9 +26,10 @@ from extraction.chunking import Chunker
 from extraction.nlp import NlpResult, NlpRunner
 from extraction.proposals import Proposal, proposals_of
 from extraction.readers import JsonFields, SourceRecord, discover, read_file
+from extraction.slices import OpenDocument, Part, slices
 from graph.curation import Curation, parse_records
 from graph.knowledge import KnowledgeStore
-from graph.model import Chunk, Document, DocumentBundle, Entity, Relation, stable_id
+from graph.model import Document, DocumentBundle, Entity, Relation, stable_id
 from graph.normalize import normalize_name
 from graph.ontology import AliasRules
 from graph.ports import VectorStore
@@ -120,11 +121,13 @@ def _title_in(doc: Document, start: int, end: int) -> tuple[str, int]:
 
 @dataclass(slots=True)
 class _Prepared:
-    bundles: list[DocumentBundle]
-    embed_texts: list[str]
+    parts: list[Part]
+    finished: list[tuple[OpenDocument, DocumentBundle]]  # the documents whose last part this slice holds
+    embed_texts: list[str]  # the slice's chunks
     entity_ids: list[str]
     entity_names: list[str]
-    rejected: list[list[Relation]]  # per bundle: the relations the ontology refused
+    rejected: list[list[Relation]]  # per finished document: the relations the ontology refused
+    text_advance: int  # characters of text the slice moves progress by
 
 
 ProposalSink = Callable[[list[str], list[Proposal]], None]
@@ -145,6 +148,7 @@ class IngestPipeline:
         max_file_bytes: int,
         json_fields: JsonFields,
         batch_documents: int = 64,
+        batch_chunks: int = 256,
         mirrors: Callable[[], Sequence[tuple[VectorStore, Embedder]]] | None = None,
         proposals: ProposalSink | None = None,
         review_below: float = 0.6,
@@ -154,6 +158,8 @@ class IngestPipeline:
             model's for rollback) with the embedder of each, asked once per written batch.
         proposals: where the review items of each committed batch go (none: not collected).
         review_below: stored relations under this confidence are proposed for review.
+        batch_documents, batch_chunks: a slice of work ends at so many documents or chunks, whichever comes
+            first (a larger document spans several slices; it is written once, whole).
         """
         self._proposals = proposals
         self._review_below = review_below
@@ -165,6 +171,8 @@ class IngestPipeline:
         self._max_bytes = max_file_bytes
         self._fields = json_fields
         self._batch = batch_documents
+        self._batch_chunks = batch_chunks
+        self._open: dict[str, OpenDocument] = {}
         self._curation = Curation()
         self._reembed: frozenset[str] = frozenset()
 
@@ -203,68 +211,77 @@ class IngestPipeline:
 
     # -- processing -----------------------------------------------------------------
 
-    def _chunk(
-        self, docs: list[Document]
-    ) -> tuple[list[tuple[Document, list[Chunk]]], list[tuple[str, int, str, int]]]:
-        chunked = [(d, self._chunker.split(d.id, d.text)) for d in docs]
-        items = [(c.text, c.start, *_title_in(d, c.start, c.end)) for d, chunks in chunked for c in chunks]
-        return chunked, items
+    def _items(self, parts: list[Part]) -> list[tuple[str, int, str, int]]:
+        return [(c.text, c.start, *_title_in(p.doc, c.start, c.end)) for p in parts for c in p.chunks]
 
-    def _assemble(
-        self, chunked: list[tuple[Document, list[Chunk]]], results: list[NlpResult], embedded: set[str]
-    ) -> _Prepared:
-        """Canonicalise each document's mentions and list what needs embedding."""
+    def _assemble(self, parts: list[Part], results: list[NlpResult], embedded: set[str]) -> _Prepared:
+        """Collect each part's extractions; canonicalise the documents that end here; list what to embed."""
         it = iter(results)
-        bundles: list[DocumentBundle] = []
+        finished: list[tuple[OpenDocument, DocumentBundle]] = []
         refused: list[list[Relation]] = []
         embed_texts: list[str] = []
         new_entities: dict[str, str] = {}
         rules = self._nlp.ontology.aliases
-        for doc, chunks in chunked:
-            extractions: list[ChunkExtraction] = []
-            rejected = 0
-            for c in chunks:
+        advance = 0
+        for part in parts:
+            acc = self._open.setdefault(part.doc.id, OpenDocument(part.doc))
+            advance += acc.advance(part)
+            for c in part.chunks:
                 res = next(it)
-                rejected += res.mentions.rejected + res.rejected_relations
-                extractions.append(ChunkExtraction(c.id, c.start, res.mentions.mentions, res.relations, res.rejected))
-                embed_texts.append(chunk_vector_text(doc.title, c.text))
-            entities, mentions, relations, rejected_relations = canonicalise(doc.id, extractions, rules,
+                acc.rejected += res.mentions.rejected + res.rejected_relations
+                acc.extractions.append(ChunkExtraction(c.id, c.start, res.mentions.mentions, res.relations,
+                                                       res.rejected))
+                acc.chunks.append(c)
+                embed_texts.append(chunk_vector_text(part.doc.title, c.text))
+            if not part.last:
+                continue
+            entities, mentions, relations, rejected_relations = canonicalise(part.doc.id, acc.extractions, rules,
                                                                              self._curation)
             refused.append(rejected_relations)
             for e in entities:
                 if e.id not in embedded and e.type not in _NOT_EMBEDDED_TYPES:
                     new_entities.setdefault(e.id, _vector_text(e, rules))
-            bundles.append(
-                DocumentBundle(doc, tuple(chunks), tuple(entities), tuple(mentions), tuple(relations), None, rejected)
-            )
+            finished.append((acc, DocumentBundle(part.doc, tuple(acc.chunks), tuple(entities), tuple(mentions),
+                                                 tuple(relations), None, acc.rejected)))
         missing = self._store.vectors.missing_entities(new_entities)
         ids = [e for e in new_entities if e in missing or e in self._reembed]
         embedded.update(ids)
-        return _Prepared(bundles, embed_texts, ids, [new_entities[e] for e in ids], refused)
+        return _Prepared(parts, finished, embed_texts, ids, [new_entities[e] for e in ids], refused, advance)
 
-    def _embed(self, prepared: _Prepared) -> tuple[_Prepared, np.ndarray, np.ndarray, float]:
+    def _encode(self, embedder: Embedder, texts: list[str]) -> np.ndarray:
+        """``texts`` embedded a slice's worth at a time (never one unbounded call)."""
+        pieces = [embedder.encode(texts[i : i + self._batch_chunks]) for i in range(0, len(texts), self._batch_chunks)]
+        if not pieces:
+            return np.zeros((0, embedder.dimension), dtype=np.float32)
+        return np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
+
+    def _embed(self, prepared: _Prepared, report: IngestReport) -> tuple[list[DocumentBundle], np.ndarray]:
+        """Embed the slice's chunks and the new entities; the finished documents' bundles, with every chunk
+        vector, and the entity vectors."""
         t0 = time.perf_counter()
-        vectors = self._embedder.encode(prepared.embed_texts + prepared.entity_names)
+        vectors = self._encode(self._embedder, prepared.embed_texts + prepared.entity_names)
         n = len(prepared.embed_texts)
-        return prepared, vectors[:n], vectors[n:], time.perf_counter() - t0
-
-    def _write(self, result: tuple[_Prepared, np.ndarray, np.ndarray, float], report: IngestReport) -> int:
-        prepared, chunk_vecs, entity_vecs, embed_seconds = result
-        report.stages["embed"] += embed_seconds
-        t0 = time.perf_counter()
-        bundles: list[DocumentBundle] = []
         offset = 0
-        for b in prepared.bundles:
-            n = len(b.chunks)
-            bundles.append(
-                DocumentBundle(b.document, b.chunks, b.entities, b.mentions, b.relations,
-                               chunk_vecs[offset : offset + n], b.rejected)
-            )
-            offset += n
-        removed = self._store.write(bundles, prepared.entity_ids, entity_vecs)
+        for part in prepared.parts:
+            k = len(part.chunks)
+            self._open[part.doc.id].vectors.append(vectors[offset : offset + k])
+            offset += k
+        bundles = []
+        for acc, b in prepared.finished:
+            bundles.append(DocumentBundle(b.document, b.chunks, b.entities, b.mentions, b.relations,
+                                          acc.chunk_vectors(vectors.shape[1]), b.rejected))
+            del self._open[b.document.id]
+        report.stages["embed"] += time.perf_counter() - t0
+        return bundles, vectors[n:]
+
+    def _write(self, bundles: list[DocumentBundle], prepared: _Prepared, entity_vecs: np.ndarray,
+               report: IngestReport) -> int:
+        t0 = time.perf_counter()
+        removed = self._store.write(bundles, prepared.entity_ids, entity_vecs) if bundles or prepared.entity_ids \
+            else []
         for vectors, embedder in self._mirrors() if self._mirrors is not None else ():
             self._mirror(vectors, embedder, prepared, bundles, removed)
-        if self._proposals is not None:
+        if self._proposals is not None and bundles:
             found = [p for b, refused in zip(bundles, prepared.rejected, strict=True)
                      for p in proposals_of(b, refused, self._review_below)]
             self._proposals([b.document.id for b in bundles], found)
@@ -274,27 +291,24 @@ class IngestPipeline:
         report.rejected += sum(b.rejected for b in bundles)
         return len(bundles)
 
-    @staticmethod
-    def _mirror(vectors: VectorStore, embedder: Embedder, prepared: _Prepared, bundles: list[DocumentBundle],
+    def _mirror(self, vectors: VectorStore, embedder: Embedder, prepared: _Prepared, bundles: list[DocumentBundle],
                 removed: Sequence[str]) -> None:
-        """Write the batch's chunk and entity vectors into another space too, embedded by its own model."""
-        encoded = embedder.encode(prepared.embed_texts + prepared.entity_names)
-        n = len(prepared.embed_texts)
-        offset = 0
+        """Write the finished documents' chunk vectors and the new entity vectors into another space too,
+        embedded by its own model."""
+        texts = [chunk_vector_text(b.document.title, c.text) for b in bundles for c in b.chunks]
+        encoded = self._encode(embedder, texts + prepared.entity_names)
+        n, offset = len(texts), 0
         mirrored = []
         for b in bundles:
             k = len(b.chunks)
             mirrored.append(DocumentBundle(b.document, b.chunks, (), (), (), encoded[offset : offset + k]))
             offset += k
-        vectors.write_documents(mirrored)
+        if mirrored:
+            vectors.write_documents(mirrored)
         if prepared.entity_ids:
             vectors.upsert_entities(prepared.entity_ids, encoded[n:])
         if removed:
             vectors.delete_entities(removed)
-
-    def _batches(self, docs: list[Document]) -> Iterator[list[Document]]:
-        for i in range(0, len(docs), self._batch):
-            yield docs[i : i + self._batch]
 
     def run(
         self,
@@ -302,13 +316,15 @@ class IngestPipeline:
         pattern: str | None = None,
         progress: Callable[[int, int], None] | None = None,
         acl: tuple[str, ...] = (),
+        text_progress: Callable[[int, int], None] | None = None,
     ) -> IngestReport:
-        """Ingest ``paths``; ``progress(done, total)`` is called after each committed batch.
+        """Ingest ``paths``; ``progress(documents done, documents)`` is called after each committed batch,
+        ``text_progress(characters done, characters)`` after each slice of work (progress inside a large file).
 
         ``acl``: who may see the documents (see :meth:`read`).
 
-        Parsing runs ahead in the NLP worker (``_PARSE_AHEAD`` batches), this thread
-        canonicalises and embeds, and a writer thread commits the previous batch
+        Parsing runs ahead in the NLP worker (``_PARSE_AHEAD`` slices), this thread
+        canonicalises and embeds, and a writer thread commits the previous slice's finished documents
         meanwhile (one write in flight, in order), so store latency hides behind embedding.
 
         Raises:
@@ -319,7 +335,7 @@ class IngestPipeline:
         report = IngestReport()
         self._curation, self._reembed = parse_records(self._store.graph.curation_rules()), frozenset()
         todo = self.read(paths, pattern, report, acl)
-        self._process(todo, report, progress)
+        self._process(todo, report, progress, text_progress)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -328,6 +344,7 @@ class IngestPipeline:
         doc_ids: list[str],
         reembed: frozenset[str] = frozenset(),
         progress: Callable[[int, int], None] | None = None,
+        text_progress: Callable[[int, int], None] | None = None,
     ) -> IngestReport:
         """Extract the stored documents ``doc_ids`` again (their text as stored), under the current
         curation rules, and write them back; ``reembed``: entities whose vectors are renewed.
@@ -342,27 +359,35 @@ class IngestPipeline:
         self._curation, self._reembed = parse_records(self._store.graph.curation_rules()), reembed
         try:
             todo = [d for d in (self._store.graph.get_document(i) for i in doc_ids) if d is not None]
-            self._process(todo, report, progress)
+            self._process(todo, report, progress, text_progress)
         finally:
             self._reembed = frozenset()
         report.seconds = time.perf_counter() - started
         return report
 
     def _process(
-        self, todo: list[Document], report: IngestReport, progress: Callable[[int, int], None] | None
+        self, todo: list[Document], report: IngestReport, progress: Callable[[int, int], None] | None,
+        text_progress: Callable[[int, int], None] | None = None,
     ) -> None:
+        """Slices of at most ``batch_chunks`` chunks flow through the stages (see :mod:`extraction.slices`);
+        ``progress(documents written, documents)`` after each commit, ``text_progress(characters processed,
+        characters)`` after each slice, so that a large file shows progress inside it."""
         if progress is not None:
             progress(0, len(todo))
-        batches = list(self._batches(todo))
-        queue: deque[tuple[list[tuple[Document, list[Chunk]]], Future[tuple[list[NlpResult], float]]]] = deque()
+        text_total, text_done = sum(len(d.text) for d in todo), 0
+        if text_progress is not None:
+            text_progress(0, text_total)
+        pending_slices = slices(todo, self._chunker, self._batch_chunks, self._batch)
+        queue: deque[tuple[list[Part], Future[tuple[list[NlpResult], float]]]] = deque()
 
-        def submit(index: int) -> None:
-            if index < len(batches):
-                chunked, items = self._chunk(batches[index])
-                queue.append((chunked, self._nlp.submit(items)))
+        def submit() -> None:
+            parts = next(pending_slices, None)
+            if parts is not None:
+                queue.append((parts, self._nlp.submit(self._items(parts))))
 
         done = 0
         embedded: set[str] = set()
+        self._open = {}
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hopgraph-write")
         pending: Future[int] | None = None
 
@@ -373,21 +398,24 @@ class IngestPipeline:
                 progress(done, len(todo))
 
         try:
-            for index in range(min(_PARSE_AHEAD, len(batches))):
-                submit(index)
-            for index in range(len(batches)):
-                chunked, future = queue.popleft()
-                submit(index + _PARSE_AHEAD)
+            for _ in range(_PARSE_AHEAD):
+                submit()
+            while queue:
+                parts, future = queue.popleft()
+                submit()
                 try:
                     results, nlp_seconds = future.result()
                 except BrokenProcessPool as exc:
                     raise ModelError(f"the NLP worker process died (out of memory?): {exc}") from exc
                 report.stages["nlp"] += nlp_seconds
-                prepared = self._assemble(chunked, results, embedded)
-                embedded_batch = self._embed(prepared)
+                prepared = self._assemble(parts, results, embedded)
+                bundles, entity_vecs = self._embed(prepared, report)
                 if pending is not None:
                     committed(pending)
-                pending = writer.submit(self._write, embedded_batch, report)
+                pending = writer.submit(self._write, bundles, prepared, entity_vecs, report)
+                text_done += prepared.text_advance
+                if text_progress is not None:
+                    text_progress(text_done, text_total)
             if pending is not None:
                 committed(pending)
                 pending = None
@@ -395,5 +423,6 @@ class IngestPipeline:
             for _, future in queue:
                 future.cancel()
             writer.shutdown(wait=True)  # a write in flight finishes (or fails) as one transaction
+            self._open = {}
         stats = self._store.graph.stats()
         report.entities, report.relations = stats.entities, stats.relations

@@ -178,7 +178,8 @@ def build_pipeline(settings: Settings, store: KnowledgeStore, nlp: NlpRunner, em
         store, nlp, embedder, Chunker(settings.chunk_size, settings.chunk_overlap),
         max_file_bytes=settings.max_file_bytes,
         json_fields=JsonFields(settings.json_text_field, settings.json_title_field, settings.json_id_field),
-        batch_documents=settings.write_batch_documents, mirrors=mirrors, proposals=proposals,
+        batch_documents=settings.write_batch_documents, batch_chunks=settings.ingest_batch_chunks,
+        mirrors=mirrors, proposals=proposals,
         review_below=settings.review_below,
     )
 

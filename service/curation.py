@@ -57,14 +57,15 @@ def curate_payload(change: CurationChange) -> dict[str, Any]:
 
 
 def apply(pipeline: IngestPipeline, graph: GraphStore, entities: Sequence[str], reembed: frozenset[str],
-          progress: Callable[[int, int], None] | None = None, documents: Sequence[str] = ()) -> IngestReport:
+          progress: Callable[[int, int], None] | None = None, documents: Sequence[str] = (),
+          text_progress: Callable[[int, int], None] | None = None) -> IngestReport:
     """Extract again every document that mentions a changed entity, and ``documents`` (the CLI at once, a
     ``curate`` job later).
 
     Raises:
         StoreError, ModelError: applying again completes the change.
     """
-    return apply_change(pipeline, graph, entities, reembed, progress, documents)
+    return apply_change(pipeline, graph, entities, reembed, progress, documents, text_progress)
 
 
 def records(graph: GraphStore, ontology: Ontology) -> list[dict[str, Any]]:

@@ -198,7 +198,8 @@ class IngestWorker:
         """Where the job's review items go: the collection's review queue in the jobs' database."""
         return self._queue.sink(job.collection) if self._queue is not None else None
 
-    def _ingest(self, job: Job, base: Path, progress: Callable[[int, int], None]) -> tuple[IngestReport, list[str]]:
+    def _ingest(self, job: Job, base: Path, progress: Callable[[int, int], None],
+                text_progress: Callable[[int, int], None] | None = None) -> tuple[IngestReport, list[str]]:
         """Run the pipeline over the job's files; returns the report and the ids of the files' documents."""
         csettings = collections.collection_settings(self._settings, job.collection)
         ontology, nlp, embedders = self._models(csettings.ontology_path)
@@ -207,13 +208,14 @@ class IngestWorker:
             paths = [base / p for p in job.paths]
             acl = tuple(str(p) for p in job.payload.get("acl", []))
             pipeline = collections.build_pipeline(csettings, store, nlp, embedders, self._review(job))
-            report = pipeline.run(paths, None, progress, acl=acl)
+            report = pipeline.run(paths, None, progress, acl=acl, text_progress=text_progress)
             documents = [d.id for p in paths for d in store.graph.find_documents(str(p.resolve()))]
             return report, documents
         finally:
             store.close()
 
-    def _curate(self, job: Job, progress: Callable[[int, int], None]) -> tuple[IngestReport, list[str]]:
+    def _curate(self, job: Job, progress: Callable[[int, int], None],
+                text_progress: Callable[[int, int], None] | None = None) -> tuple[IngestReport, list[str]]:
         """Extract again the documents of the entities a curation change touched."""
         csettings = collections.collection_settings(self._settings, job.collection)
         ontology, nlp, embedders = self._models(csettings.ontology_path)
@@ -223,7 +225,8 @@ class IngestWorker:
             entities = [str(e) for e in job.payload.get("entities", [])]
             reembed = frozenset(str(e) for e in job.payload.get("reembed", []))
             documents = [str(d) for d in job.payload.get("documents", [])]
-            return curation.apply(pipeline, store.graph, entities, reembed, progress, documents), job.documents
+            report = curation.apply(pipeline, store.graph, entities, reembed, progress, documents, text_progress)
+            return report, job.documents
         finally:
             store.close()
 
@@ -322,6 +325,19 @@ class IngestWorker:
                 jobs.progress(job.id, done, total)
                 last = now
 
+        text_last = 0.0
+
+        def text_progress(done: int, total: int) -> None:  # after each slice: inside a large file too
+            nonlocal text_last
+            if self._control.abort.is_set() or self._orphaned():
+                raise JobInterrupted("the ingest worker is stopping")
+            if jobs.cancel_requested(job.id):
+                raise JobCancelled("cancelled")
+            now = time.monotonic()
+            if done in (0, total) or now - text_last > 0.5:
+                jobs.text_progress(job.id, done, total)
+                text_last = now
+
         try:
             if job.kind == "migrate":
                 self._finish_migration(jobs, job, self._migrate(job, progress))
@@ -330,7 +346,7 @@ class IngestWorker:
                 self._promote(jobs, job)
                 return
             run = self._curate if job.kind == "curate" else functools.partial(self._ingest, base=base)
-            report, documents = run(job, progress=progress)
+            report, documents = run(job, progress=progress, text_progress=text_progress)
         except JobCancelled:
             jobs.finish(job.id, "cancelled", None, [])
             return

@@ -35,6 +35,8 @@ class Job:
     documents: list[str] = field(default_factory=list)
     done: int = 0
     total: int = 0
+    text_done: int = 0  # characters of the documents' text processed (progress inside a large file)
+    text_total: int = 0
     started_at: float | None = None
     finished_at: float | None = None
     key_id: str | None = None
@@ -53,7 +55,8 @@ def _job(r: sqlite3.Row) -> Job:
     return Job(
         id=str(r["id"]), collection=str(r["collection"]), state=str(r["state"]), created_at=float(r["created_at"]),
         paths=json.loads(r["paths"]), documents=json.loads(r["documents"]), done=int(r["done"]),
-        total=int(r["total"]), started_at=r["started_at"], finished_at=r["finished_at"], key_id=r["key_id"],
+        total=int(r["total"]), text_done=int(r["text_done"]), text_total=int(r["text_total"]),
+        started_at=r["started_at"], finished_at=r["finished_at"], key_id=r["key_id"],
         report=json.loads(r["report"]) if r["report"] else None, errors=json.loads(r["errors"]), error=r["error"],
         attempts=int(r["attempts"]), kind=str(r["kind"]), payload=json.loads(r["payload"]) if r["payload"] else {},
     )
@@ -142,6 +145,11 @@ class JobStore:
         """Record progress (documents committed of the documents to write)."""
         with self._db.write() as conn:
             conn.execute("UPDATE jobs SET done=?, total=? WHERE id=?", (done, total, job_id))
+
+    def text_progress(self, job_id: str, done: int, total: int) -> None:
+        """Record progress through the documents' text (characters processed of the characters to process)."""
+        with self._db.write() as conn:
+            conn.execute("UPDATE jobs SET text_done=?, text_total=? WHERE id=?", (done, total, job_id))
 
     def finish(
         self, job_id: str, state: str, report: dict[str, Any] | None, errors: list[dict[str, str]],

@@ -56,6 +56,8 @@ ADDED_COLUMNS = (  # columns later versions added: (table, column, declaration)
     ("jobs", "payload", "TEXT"),
     # keys made before document ACLs read every document, as they did then
     ("keys", "principals", "TEXT NOT NULL DEFAULT '[\"*\"]'"),
+    ("jobs", "text_done", "INTEGER NOT NULL DEFAULT 0"),
+    ("jobs", "text_total", "INTEGER NOT NULL DEFAULT 0"),
 )
 
 

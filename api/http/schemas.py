@@ -55,10 +55,13 @@ class IngestRequest(Struct, forbid_unknown_fields=True):
 
 
 class Progress(Struct):
-    """Documents committed of those the job writes (unchanged ones are skipped)."""
+    """Documents committed of those the job writes (unchanged ones are skipped), and characters of their text
+    processed (``text_done`` of ``text_total``: it moves inside a large document too)."""
 
     done: int
     total: int
+    text_done: int = 0
+    text_total: int = 0
 
 
 class FileError(Struct):

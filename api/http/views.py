@@ -40,7 +40,8 @@ def job_out(job: Job, reading: Reading | None = None) -> JobOut:
         docs = [d for d in docs if d in shown]
     return JobOut(
         id=job.id, kind=job.kind, collection=job.collection, state=job.state, created_at=job.created_at,
-        started_at=job.started_at, finished_at=job.finished_at, progress=Progress(job.done, job.total),
+        started_at=job.started_at, finished_at=job.finished_at,
+        progress=Progress(job.done, job.total, job.text_done, job.text_total),
         files=[p.removeprefix("files/") for p in job.paths], documents=docs,
         errors=[FileError(e["file"], e["reason"]) for e in job.errors], report=job.report, error=job.error,
         attempts=job.attempts,

@@ -10,7 +10,8 @@ def test_ingest_job_reports_documents_and_progress(harness: Harness) -> None:
     job = harness.client.get(url, headers=harness.h("reader_alpha"))
     body = job.json()
     assert job.status_code == 200 and body["state"] == "succeeded"
-    assert body["progress"] == {"done": 8, "total": 8}
+    assert body["progress"]["done"] == body["progress"]["total"] == 8
+    assert body["progress"]["text_done"] == body["progress"]["text_total"] > 0  # all of the text, in characters
     assert body["report"]["documents"] == 8 and len(body["documents"]) == 8
     assert sorted(body["files"]) == ["baltia_lines.html", "corvel_robotics.md", "ilse_marnik.md",
                                       "northwind_holdings.md", "people.jsonl", "tampere.txt"]

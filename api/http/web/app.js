@@ -244,7 +244,8 @@ async function upload(files) {
     const now = await guarded(() => call("GET", col(`/jobs/${job.id}`)));
     if (!now) { clearInterval(timer); return; }
     const errs = now.errors.map((e) => h("li", { class: "file-error" }, `${e.file}: ${e.reason}`));
-    li.replaceChildren(`Job ${now.id}: ${now.state}, ${now.progress.done}/${now.progress.total} documents`,
+    const share = now.progress.text_total ? `, ${Math.floor((100 * now.progress.text_done) / now.progress.text_total)}% of the text` : "";
+    li.replaceChildren(`Job ${now.id}: ${now.state}, ${now.progress.done}/${now.progress.total} documents${share}`,
       errs.length ? h("ul", {}, errs) : "");
     li.dataset.state = now.state;
     if (["succeeded", "failed", "cancelled"].includes(now.state)) { clearInterval(timer); loadDocuments(); }
