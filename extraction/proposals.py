@@ -18,6 +18,11 @@ KINDS = ("rejected", "low_confidence")
 MAX_SENTENCE = 600
 
 
+def proposal_id(doc_id: str, kind: str, head: str, relation: str, tail: str) -> str:
+    """The id of a proposal: the same for the same document, kind and relation."""
+    return stable_id("proposal", doc_id, kind, head, relation, tail)
+
+
 @dataclass(frozen=True, slots=True)
 class Proposal:
     """``head -[relation]-> tail`` as extraction proposed it in one document."""
@@ -40,7 +45,7 @@ class Proposal:
     @property
     def id(self) -> str:
         """Stable across extractions of the same document."""
-        return stable_id("proposal", self.doc_id, self.kind, self.head, self.relation, self.tail)
+        return proposal_id(self.doc_id, self.kind, self.head, self.relation, self.tail)
 
 
 def _proposal(kind: str, bundle: DocumentBundle, rel: Relation) -> Proposal | None:

@@ -25,7 +25,7 @@ from typing import Any
 from core.errors import ConflictError, InputError, NotFoundError
 from core.settings import Settings
 from extraction.curation import CurationChange
-from extraction.proposals import KINDS, Proposal
+from extraction.proposals import KINDS, Proposal, proposal_id
 from graph.curation import RelationFact, relation_record
 from graph.ontology import ANY_TYPE, Ontology
 from graph.ports import GraphStore
@@ -49,6 +49,8 @@ DELETE_COLLECTION = "DELETE FROM proposals WHERE collection = ?"
 INSERT = ("INSERT OR IGNORE INTO proposals (collection, id, kind, doc_id, relation, confidence, body, status,"
           " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)")
 MARK = "UPDATE proposals SET status = ?, decided_at = ?, decided_by = ? WHERE collection = ? AND id = ?"
+REOPEN = ("UPDATE proposals SET status = 'pending', decided_at = NULL, decided_by = NULL"
+          " WHERE collection = ? AND id = ?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +183,17 @@ class ReviewQueue:
         now = time.time()
         with self._db.write() as conn:
             conn.executemany(MARK, [(status, now, _who(by), collection, i) for i in item_ids])
+
+    def reopen(self, collection: str, record_key: str, rule: dict[str, Any]) -> None:
+        """A reverted ``relation:`` curation record's item is pending again (its decision is undone).
+
+        Raises:
+            StoreError: the server database failed.
+        """
+        doc_id = record_key.split(":")[1]
+        ids = [proposal_id(doc_id, k, str(rule["head"]), str(rule["type"]), str(rule["tail"])) for k in KINDS]
+        with self._db.write() as conn:
+            conn.executemany(REOPEN, [(collection, i) for i in ids])
 
     def drop(self, collection: str) -> None:
         """Forget a deleted collection's items."""

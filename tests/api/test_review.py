@@ -91,6 +91,12 @@ def test_dismissing_an_uncertain_relation_removes_it_for_good(queued: Harness) -
     assert item["id"] in [i["id"] for i in _queue(queued, status="dismissed")["items"]]
     audit = queued.client.get(f"{C}/audit", headers=queued.h("admin")).json()
     assert any(a["action"] == "review.dismiss" and a["target"] == item["id"] for a in audit)
+    # reverting the decision's record brings the relation back and the item back to the queue
+    revert = queued.client.delete(f"{C}/curation/{record['key']}", headers=queued.h("admin"))
+    assert revert.status_code == 202
+    assert queued.wait_job("review", revert.json()["job"]["id"])["state"] == "succeeded"
+    assert ("RELATED_TO", "Harju Mills") in _neighbours(queued, "Mikko Saari")
+    assert item["id"] in [i["id"] for i in _queue(queued, kind="low_confidence")["items"]]
 
 
 def test_accepting_a_rejected_relation_widens_the_ontology(queued: Harness) -> None:

@@ -30,6 +30,10 @@ def _submit(runtime: Runtime, collection: Collection, key: ApiKey, plan: Plan) -
     jobs: list[Job] = []
 
     def queue(change: CurationChange) -> dict[str, Any]:  # inside the change's all-or-nothing step
+        if change.action == "curation.revert":  # a reverted review decision: its item is pending again
+            for record, rule in change.before.items():
+                if record.startswith("relation:"):
+                    runtime.review.reopen(collection.name, record, rule)
         jobs.append(runtime.jobs.create(collection.name, [], change.documents[:10_000], key.id, kind="curate",
                                         payload=curate_payload(change)))
         return {"job": jobs[0].id}
