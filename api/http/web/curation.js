@@ -6,11 +6,19 @@ import { $, col, guarded, h, showProblem, waitJob } from "./ui.js";
 
 const KIND = { rejected: "rejected by the ontology", low_confidence: "low confidence" };
 
+const REVIEW_PAGE = 20;
+let reviewOffset = 0;
+
 async function loadReview() {
   const kind = $("review-kind").value;
   const status = $("review-status").value;
-  const page = await guarded(() => call("GET", col(`/review?status=${status}&limit=100${kind ? `&kind=${kind}` : ""}`)));
+  const page = await guarded(() => call("GET",
+    col(`/review?status=${status}&offset=${reviewOffset}&limit=${REVIEW_PAGE}${kind ? `&kind=${kind}` : ""}`)));
   if (!page) return;
+  if (page.offset > 0 && page.offset >= page.total) { reviewOffset = Math.max(0, page.total - REVIEW_PAGE); return loadReview(); }
+  $("review-page").textContent = page.total ? `${page.offset + 1}–${Math.min(page.total, page.offset + REVIEW_PAGE)} of ${page.total}` : "";
+  $("review-prev").disabled = page.offset === 0;
+  $("review-next").disabled = page.offset + REVIEW_PAGE >= page.total;
   $("review-counts").textContent = Object.entries(page.counts).map(([k, c]) =>
     `${KIND[k] || k}: ${c.pending} pending, ${c.accepted} accepted, ${c.dismissed} dismissed`).join(" · ");
   $("review").replaceChildren(...(page.items.length ? page.items.map((i) => {
@@ -100,6 +108,8 @@ async function compareOntology(ev) {
 
 export function wireCuration() {
   $("onto-diff-form").addEventListener("submit", compareOntology);
-  $("review-kind").addEventListener("change", loadReview);
-  $("review-status").addEventListener("change", loadReview);
+  $("review-kind").addEventListener("change", () => { reviewOffset = 0; loadReview(); });
+  $("review-status").addEventListener("change", () => { reviewOffset = 0; loadReview(); });
+  $("review-prev").addEventListener("click", () => { reviewOffset = Math.max(0, reviewOffset - REVIEW_PAGE); loadReview(); });
+  $("review-next").addEventListener("click", () => { reviewOffset += REVIEW_PAGE; loadReview(); });
 }
