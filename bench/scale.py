@@ -4,10 +4,12 @@ Usage: python bench/scale.py [--sizes 10000,30000,100000] [--profile embedded|se
                              [--questions 100] [--large-file-mb 15] [--skip-sizes]
 
 Corpus of N passages: MuSiQue's 1,890 and 2Wiki's 6,119 passages (so MuSiQue's gold passages are inside and its
-recall is measured), then as many rewritten copies as needed. A copy rewrites every capitalised word of three
-letters or more (names, places, titles) into a pseudo-word made of syllables chosen by a hash of the word and
-the copy's number, the same within a copy: each copy is a parallel world whose entities are new, connected as
-the originals were, so the graph grows as a real corpus's would instead of repeating the same nodes.
+recall is measured), then as many rewritten copies of the 2Wiki passages as needed. A copy rewrites every
+capitalised word of three letters or more (names, places, titles) into a pseudo-word made of syllables chosen by a
+hash of the word and the copy's number, the same within a copy: each copy is a parallel world whose entities are
+new, connected as the originals were, so the graph grows as a real corpus's would instead of repeating the same
+nodes. MuSiQue's passages are not copied: a renamed copy of each of its gold passages would be a near-duplicate
+distractor of every question, which a real corpus does not hold one for one.
 
 Each size and profile runs in its own process (so ``peak_rss_mb`` is its own) on a fresh store and prints one
 JSON object: ``passages``, ``ingest_s``, ``passages_per_s``, ``peak_rss_mb``, ``disk_mb`` (embedded),
@@ -75,9 +77,10 @@ def build_corpus(size: int, path: Path) -> int:
     """Write a corpus of ``size`` passages to ``path``; its number of passages."""
     base = originals()
     passages = list(base[:size])
+    growth = json.loads(SOURCES[1].read_text())  # 2Wiki's passages
     copy = 1
     while len(passages) < size:
-        passages.extend(rewrite(p, copy) for p in base[: size - len(passages)])
+        passages.extend(rewrite(p, copy) for p in growth[: size - len(passages)])
         copy += 1
     path.write_text(json.dumps(passages))
     return len(passages)

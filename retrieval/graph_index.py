@@ -93,16 +93,25 @@ class GraphIndex:
         return float(1.0 / np.sqrt(max(1, int(self.entity_chunk_count[entity_node]))))
 
     def neighbourhood(self, seeds: np.ndarray, hops: int, max_nodes: int) -> np.ndarray:
-        """Nodes within ``hops`` of the seeds (seeds first), capped at ``max_nodes``."""
+        """Nodes within ``hops`` of the seeds (seeds first), capped at ``max_nodes``.
+
+        Breadth-first over the CSR rows with a visited mask (no sorting of the neighbours' ids: a hub's
+        neighbourhood is tens of thousands of nodes)."""
         frontier = np.unique(seeds)
-        seen = frontier
+        visited = np.zeros(self.size, dtype=bool)
+        visited[frontier] = True
+        count = len(frontier)
         for _ in range(hops):
-            if len(seen) >= max_nodes or len(frontier) == 0:
+            if count >= max_nodes or len(frontier) == 0:
                 break
-            sub = self.adj[frontier]
-            nxt = np.setdiff1d(np.unique(sub.indices), seen, assume_unique=True)
-            seen = np.union1d(seen, nxt)
-            frontier = nxt
+            reached = self.adj[frontier].indices
+            fresh = np.zeros(self.size, dtype=bool)
+            fresh[reached] = True
+            fresh &= ~visited
+            visited |= fresh
+            frontier = np.flatnonzero(fresh)
+            count += len(frontier)
+        seen = np.flatnonzero(visited)
         if len(seen) > max_nodes:
             rest = np.setdiff1d(seen, seeds)
             seen = np.concatenate([np.unique(seeds), rest[: max_nodes - len(np.unique(seeds))]])
@@ -130,7 +139,8 @@ class GraphIndex:
             return np.empty(0, dtype=np.int64), np.empty(0)
         seed_nodes = np.fromiter(seeds, dtype=np.int64)
         nodes = self.neighbourhood(seed_nodes, hops, max_nodes)
-        local = {int(n): i for i, n in enumerate(nodes)}
+        at = np.flatnonzero(np.isin(nodes, seed_nodes))
+        local = dict(zip(nodes[at].tolist(), at.tolist(), strict=True))  # seeds only: the rest is never looked up
         sub = self.adj[nodes][:, nodes]
         out_weight = np.asarray(sub.sum(axis=0)).ravel()
         out_weight[out_weight == 0] = 1.0
