@@ -169,7 +169,7 @@ def measure(size: int, profile: str, questions: int, model_cache: Path) -> dict[
     rss = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     return {"size": size, "profile": profile, "passages": passages, "ingest_s": round(report.seconds, 1),
             "passages_per_s": round(report.documents / report.seconds, 1) if report.seconds else None,
-            "words_per_s": None, "peak_rss_mb": round(rss / 1024, 1), "disk_mb": disk,
+            "peak_rss_mb": round(rss / 1024, 1), "disk_mb": disk,
             "graph_index_build_s": round(index_s, 2), "modes": modes, "freshness_s": freshness,
             "ingest_incremental_s": incremental, "failures": len(report.failures)}
 

@@ -372,6 +372,7 @@ class IngestPipeline:
         """Slices of at most ``batch_chunks`` chunks flow through the stages (see :mod:`extraction.slices`);
         ``progress(documents written, documents)`` after each commit, ``text_progress(characters processed,
         characters)`` after each slice, so that a large file shows progress inside it."""
+        todo = list({d.id: d for d in todo}.values())  # one document id is processed once (its parts share it)
         if progress is not None:
             progress(0, len(todo))
         text_total, text_done = sum(len(d.text) for d in todo), 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 
 from tests.conftest import SAMPLES, run_cli
@@ -66,6 +67,29 @@ def test_bad_files_are_reported_and_the_rest_is_ingested(tmp_path: Path) -> None
     assert "Traceback" not in res.stderr and "RetryError" not in res.stderr and "pypdf" not in res.stderr
     snap = snapshot(data / "hopgraph.db")
     assert len(snap["documents"]) == 1  # nothing partial from the failed files
+    check_consistency(data / "hopgraph.db")
+
+
+def test_a_large_file_goes_in_slices_and_is_written_whole(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    # 3,000 words with no sentence end: 18 chunks, over 5 slices of at most 4 chunks
+    (docs / "long.txt").write_text(" ".join(f"Kallax Shipping moved cargo{i} to Tallinn" for i in range(500)))
+    (docs / "short.md").write_text("# Kallax Shipping\n\nMirja Oks founded Kallax Shipping in Tallinn.")
+    data = tmp_path / "data"
+    res = run_cli("ingest", str(docs), data_dir=data, env={"HOPGRAPH_INGEST_BATCH_CHUNKS": "4"})
+    assert res.returncode == 0, res.stderr
+    assert "documents ingested 2" in res.stdout
+    conn = sqlite3.connect(data / "hopgraph.db")
+    try:
+        titles = sorted(str(r[0]) for r in conn.execute("SELECT title FROM documents"))
+        spans = conn.execute("SELECT c.start, c.\"end\" FROM chunks c JOIN documents d ON d.id = c.doc_id"
+                             " WHERE d.source LIKE '%long.txt' ORDER BY c.start").fetchall()
+    finally:
+        conn.close()
+    assert titles == ["", "Kallax Shipping"]  # a plain-text file has no title
+    assert len(spans) >= 15 and all(a < b for a, b in spans) and spans[0][0] == 0
+    assert all(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:], strict=False))  # overlapping, no gap
     check_consistency(data / "hopgraph.db")
 
 
