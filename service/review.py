@@ -210,9 +210,20 @@ def _summary(item: ReviewItem) -> dict[str, Any]:
 
 def widened(ontology: Ontology, relation: str, head_type: str, tail_type: str) -> Ontology | None:
     """The next ontology version, whose ``relation`` allows ``head_type -> tail_type`` (None when it does
-    already)."""
+    already).
+
+    Raises:
+        ConflictError: the ontology in force no longer has that relation type or those entity types.
+    """
     if ontology.allows(head_type, relation, tail_type):
         return None
+    missing = [t for t in (head_type, tail_type) if t not in ontology.entity_types]
+    if relation not in ontology.relation_types or missing:
+        raise ConflictError(f"the ontology in force (version {ontology.version}) has no "
+                            f"{'relation type ' + relation if relation not in ontology.relation_types else ''}"
+                            f"{' and no ' if relation not in ontology.relation_types and missing else ''}"
+                            f"{'entity type(s) ' + ', '.join(missing) if missing else ''} any more; change it "
+                            "with PUT /ontology, or dismiss this item")
     data = ontology.model_dump()
     rel = data["relation_types"][relation]
     if ANY_TYPE not in rel["head"] and head_type not in rel["head"]:
