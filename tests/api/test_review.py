@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from service.keys import KeyStore
+from service.serverdb import ServerDB, server_db_path
 from tests.api.conftest import Harness
 
 C = "/v1/collections/review"
@@ -118,3 +120,17 @@ def test_accepting_a_rejected_relation_widens_the_ontology(queued: Harness) -> N
     accepted = _queue(queued, status="accepted")
     assert {item["id"], *council} <= {i["id"] for i in accepted["items"]}
     assert accepted["items"][0]["decided_by"].startswith("key:")
+
+
+def test_a_curator_key_narrowed_by_principals_is_refused(queued: Harness) -> None:
+    # review decisions change the whole graph (and may widen the ontology): curator work needs a key that sees
+    # every document, as the rest of curation does
+    db = ServerDB(server_db_path(queued.settings.data_dir))
+    try:
+        hr = {"X-API-Key": KeyStore(db).create("curator", ["review"], "curator-hr", ["group:hr"])[1]}
+    finally:
+        db.close()
+    item = _queue(queued)["items"][0]
+    for res in (queued.client.get(f"{C}/review", headers=hr),
+                queued.client.post(f"{C}/review/{item['id']}/dismiss", headers=hr)):
+        assert res.status_code == 403 and "every document" in res.json()["detail"]
