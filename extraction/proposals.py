@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from graph.model import DocumentBundle, Relation, stable_id
+from graph.model import DocumentBundle, Entity, Relation, stable_id
 from graph.ontology import COOCCURRENCE_RELATION
 
 KINDS = ("rejected", "low_confidence")
@@ -48,8 +48,7 @@ class Proposal:
         return proposal_id(self.doc_id, self.kind, self.head, self.relation, self.tail)
 
 
-def _proposal(kind: str, bundle: DocumentBundle, rel: Relation) -> Proposal | None:
-    entities = {e.id: e for e in bundle.entities}
+def _proposal(kind: str, bundle: DocumentBundle, entities: dict[str, Entity], rel: Relation) -> Proposal | None:
     head, tail = entities.get(rel.head), entities.get(rel.tail)
     if head is None or tail is None or not rel.evidence:
         return None
@@ -62,7 +61,8 @@ def _proposal(kind: str, bundle: DocumentBundle, rel: Relation) -> Proposal | No
 def proposals_of(bundle: DocumentBundle, rejected: Sequence[Relation], below: float) -> list[Proposal]:
     """The review items of one written document: ``rejected`` relations, and stored relations whose
     confidence is under ``below`` (co-occurrence edges are weak by design and never proposed)."""
-    found = [_proposal("rejected", bundle, r) for r in rejected]
-    found += [_proposal("low_confidence", bundle, r) for r in bundle.relations
+    entities = {e.id: e for e in bundle.entities}
+    found = [_proposal("rejected", bundle, entities, r) for r in rejected]
+    found += [_proposal("low_confidence", bundle, entities, r) for r in bundle.relations
               if r.confidence < below and r.type != COOCCURRENCE_RELATION]
     return [p for p in found if p is not None]

@@ -312,31 +312,26 @@ class IngestWorker:
             jobs.finish(job.id, "failed", None, [], error="the collection no longer exists")
             return
         base = collections.directory(self._settings, job.collection)
-        last = 0.0
 
-        def progress(done: int, total: int) -> None:
-            nonlocal last
-            if self._control.abort.is_set() or self._orphaned():
-                raise JobInterrupted("the ingest worker is stopping")
-            if jobs.cancel_requested(job.id):
-                raise JobCancelled("cancelled")
-            now = time.monotonic()
-            if done in (0, total) or now - last > 0.5:
-                jobs.progress(job.id, done, total)
-                last = now
+        def reporter(record: Callable[[str, int, int], None]) -> Callable[[int, int], None]:
+            """A progress callback that stops the job when asked to and records at most twice a second."""
+            last = 0.0
 
-        text_last = 0.0
+            def report(done: int, total: int) -> None:
+                nonlocal last
+                if self._control.abort.is_set() or self._orphaned():
+                    raise JobInterrupted("the ingest worker is stopping")
+                if jobs.cancel_requested(job.id):
+                    raise JobCancelled("cancelled")
+                now = time.monotonic()
+                if done in (0, total) or now - last > 0.5:
+                    record(job.id, done, total)
+                    last = now
 
-        def text_progress(done: int, total: int) -> None:  # after each slice: inside a large file too
-            nonlocal text_last
-            if self._control.abort.is_set() or self._orphaned():
-                raise JobInterrupted("the ingest worker is stopping")
-            if jobs.cancel_requested(job.id):
-                raise JobCancelled("cancelled")
-            now = time.monotonic()
-            if done in (0, total) or now - text_last > 0.5:
-                jobs.text_progress(job.id, done, total)
-                text_last = now
+            return report
+
+        progress = reporter(jobs.progress)  # documents written
+        text_progress = reporter(jobs.text_progress)  # after each slice: inside a large file too
 
         try:
             if job.kind == "migrate":
