@@ -49,6 +49,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from core.errors import NotFoundError, StoreError, StoreUnavailableError
+from core.process import process_alive
 from graph.knowledge import KnowledgeStore
 from graph.model import DocumentBundle
 from graph.ports import GraphStore, Vector, VectorStore
@@ -101,16 +102,6 @@ class Ledger(ABC):
         """Release resources."""
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class LedgeredKnowledgeStore(KnowledgeStore):
     """A KnowledgeStore over two independent stores, kept consistent by a :class:`Ledger`."""
 
@@ -145,7 +136,7 @@ class LedgeredKnowledgeStore(KnowledgeStore):
     def _live_hold(self, intent: Intent, now: float) -> bool:
         if intent.op != OP_HOLD or intent.owner == self._owner or now - intent.started_at > HOLD_MAX_S:
             return False
-        return intent.host != self._host or _process_alive(intent.pid)
+        return intent.host != self._host or process_alive(intent.pid)
 
     def _record_unheld(self, intents: Sequence[Intent]) -> None:
         """Record ``intents``, then wait while another reader holds the writes (see the module docstring)."""
@@ -264,7 +255,7 @@ class LedgeredKnowledgeStore(KnowledgeStore):
                 i for i in self._ledger.pending()
                 if not (i.op == OP_HOLD and i.owner == self._owner)  # this store's own hold is lifted by its holder
                 and (i.owner == self._owner
-                     or (i.host == self._host and not _process_alive(i.pid))
+                     or (i.host == self._host and not process_alive(i.pid))
                      or now - i.started_at > self._repair_after)
             ]
             if due:

@@ -32,6 +32,7 @@ from importlib import metadata
 from pathlib import Path
 
 from core.errors import ConflictError, InputError, NotFoundError, StoreError
+from core.process import pid_file_alive, write_pid_file
 from core.settings import Settings
 from graph.embedded.database import SCHEMA_VERSION
 from graph.ontology import load_ontology
@@ -157,14 +158,8 @@ def _default_store_exists(settings: Settings) -> bool:
 def _clean_partials(to: Path) -> None:
     """Remove the leftovers of interrupted backups (a ``.partial-<id>`` whose writer is gone)."""
     for pid_file in to.glob(".partial-*.pid"):
-        try:
-            pid = int(pid_file.read_text().strip() or 0)
-            os.kill(pid, 0)
+        if pid_file_alive(pid_file):
             continue  # still being written
-        except (ValueError, ProcessLookupError):
-            pass
-        except PermissionError:
-            continue
         shutil.rmtree(to / pid_file.name.removesuffix(".pid"), ignore_errors=True)
         pid_file.unlink(missing_ok=True)
 
@@ -208,7 +203,7 @@ def create(settings: Settings, to: Path, *, collections_: Sequence[str] = (), de
     backup_id = new_id()
     partial = directory / f".partial-{backup_id}"
     pid_file = directory / f".partial-{backup_id}.pid"
-    pid_file.write_text(str(os.getpid()))
+    write_pid_file(pid_file)
     try:
         partial.mkdir()
         manifest = Manifest(backup_id, time.time(), _version(), SCHEMA_VERSION,

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import BackupIntegrityError, ConflictError, InputError, NotFoundError, StoreError
+from core.process import pid_file_alive, write_pid_file
 from core.settings import Settings
 from graph.ontology import load_ontology
 from graph.store import drop_server_data, open_store
@@ -46,14 +47,6 @@ class RestoreReport:
     backup_id: str
     restored: list[dict[str, object]] = field(default_factory=list)
     server_state: bool = False
-
-
-def _alive(pid_file: Path) -> bool:
-    try:
-        os.kill(int(pid_file.read_text().strip() or 0), 0)
-    except (OSError, ValueError):
-        return False
-    return True
 
 
 def _drop_dir(settings: Settings, name: str, path: Path) -> None:
@@ -88,10 +81,10 @@ def recover(settings: Settings) -> None:
                 continue
         _drop_dir(settings, name, old)
     for staging in sorted(p for p in root.glob(".restore-*") if p.is_dir()):
-        if not _alive(root / (staging.name + ".pid")):
+        if not pid_file_alive(root / (staging.name + ".pid")):
             _drop_dir(settings, _parse(".restore-", staging.name), staging)
     for pid_file in root.glob(".restore-*.pid"):
-        if not pid_file.with_suffix("").exists() and not _alive(pid_file):
+        if not pid_file.with_suffix("").exists() and not pid_file_alive(pid_file):
             pid_file.unlink(missing_ok=True)
 
 
@@ -159,7 +152,7 @@ def _restore_collection(settings: Settings, entry_dir: Path, name: str, replace:
     token = secrets.token_hex(4)
     staging = root / f".restore-{name}-{token}"
     pid_file = root / f"{staging.name}.pid"
-    pid_file.write_text(str(os.getpid()))
+    write_pid_file(pid_file)
     try:
         staging.mkdir()
         _copy_user_files(entry_dir, staging)
