@@ -69,7 +69,16 @@ CREATE TRIGGER IF NOT EXISTS vchunks_ai AFTER INSERT ON vchunks BEGIN
 CREATE TRIGGER IF NOT EXISTS vchunks_ad AFTER DELETE ON vchunks BEGIN
     INSERT INTO vchunks_fts(vchunks_fts, rowid, text) VALUES ('delete', old.rid, old.text); END;
 CREATE TABLE IF NOT EXISTS ventities (entity_id TEXT PRIMARY KEY, vector BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS vector_deletions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, id TEXT NOT NULL);
 """
+
+
+def deletion_trigger(table: str, id_column: str) -> str:
+    """The trigger that logs the id of every row deleted from vector table ``table`` (a replaced one included),
+    so that in-memory copies follow deletions (:mod:`graph.embedded.vector_matrix`)."""
+    return (f"CREATE TRIGGER IF NOT EXISTS {table}_logdel AFTER DELETE ON {table} BEGIN"
+            f" INSERT INTO vector_deletions(tbl, id) VALUES ('{table}', old.{id_column}); END;")
 
 
 class EmbeddedDatabase:
@@ -89,7 +98,8 @@ class EmbeddedDatabase:
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute("PRAGMA foreign_keys=OFF")
             self._conn.execute("PRAGMA busy_timeout=30000")
-            self._conn.executescript(SCHEMA)
+            self._conn.executescript(SCHEMA + deletion_trigger("vchunks", "chunk_id") + "\n"
+                                     + deletion_trigger("ventities", "entity_id"))
             row = self._conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if row is None:
                 self._conn.execute(

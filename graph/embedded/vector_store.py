@@ -1,7 +1,8 @@
 """Embedded VectorStore: vectors as SQLite BLOBs, exact cosine search in numpy, FTS5 BM25.
 
-The chunk matrix is cached in memory and reloaded when another writer bumped
-the store's vector generation, so readers in other processes see new data.
+The chunk and entity matrices are kept in memory (:mod:`graph.embedded.vector_matrix`) and brought up to
+date incrementally when a writer, in this process or another, bumped the store's vector generation: new rows
+are appended, deleted ones marked dead, nothing is read whole again.
 Each vector space (:mod:`graph.spaces`) has its own tables: ``vchunks``,
 ``vchunks_fts`` and ``ventities`` for the original one, the same names with
 ``_<space>`` after ``vchunks``/``ventities`` for a space a migration added.
@@ -11,12 +12,12 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import threading
 from collections.abc import Collection, Iterable, Sequence
 
 import numpy as np
 
-from graph.embedded.database import EmbeddedDatabase
+from graph.embedded.database import EmbeddedDatabase, deletion_trigger
+from graph.embedded.vector_matrix import MatrixView, VectorMatrix, next_rowids, prune_deletions
 from graph.model import DocumentBundle, ScoredChunk, ScoredEntity
 from graph.normalize import KEYWORD_STOPWORDS
 from graph.ports import Vector, VectorStore
@@ -43,6 +44,8 @@ CREATE TRIGGER IF NOT EXISTS {chunks}_ai AFTER INSERT ON {chunks} BEGIN
 CREATE TRIGGER IF NOT EXISTS {chunks}_ad AFTER DELETE ON {chunks} BEGIN
     INSERT INTO {chunks}_fts({chunks}_fts, rowid, text) VALUES ('delete', old.rid, old.text); END;
 CREATE TABLE IF NOT EXISTS {entities} (entity_id TEXT PRIMARY KEY, vector BLOB NOT NULL);
+{deletion_trigger(chunks, "chunk_id")}
+{deletion_trigger(entities, "entity_id")}
 """
 
 
@@ -62,6 +65,12 @@ def _to_blob(vec: Vector) -> bytes:
     return np.asarray(vec, dtype=np.float32).tobytes()
 
 
+def _scores(m: MatrixView, vector: Vector) -> np.ndarray:
+    """The matrix's scores for ``vector``; -inf for dead rows."""
+    scores = m.vectors @ np.asarray(vector, dtype=np.float32)
+    return np.where(m.alive, scores, -np.inf)
+
+
 def _exact_scores(vectors: np.ndarray, rows: list[int], query: Vector) -> list[float]:
     """The cosine scores of ``rows``, each computed on its own in float64 (then float32).
 
@@ -70,23 +79,6 @@ def _exact_scores(vectors: np.ndarray, rows: list[int], query: Vector) -> list[f
     which other chunks the store holds (what a restricted view relies on)."""
     q = np.asarray(query, dtype=np.float64)
     return [float(np.float32(np.dot(vectors[i].astype(np.float64), q))) for i in rows]
-
-
-class _Matrix:
-    """An in-memory copy of a vector table, keyed by the store generation."""
-
-    def __init__(self) -> None:
-        self.generation: str | None = None
-        self.ids: list[str] = []
-        self.docs: np.ndarray = np.empty(0, dtype=object)
-        self.doc_codes: np.ndarray = np.empty(0, dtype=np.int64)  # a number per document, per row
-        self.doc_code: dict[str, int] = {}
-        self.vectors: np.ndarray = np.empty((0, 0), dtype=np.float32)
-
-    def rows_of(self, doc_ids: Iterable[str]) -> np.ndarray:
-        """A mask of the rows of ``doc_ids`` (integer codes: ``np.isin`` on strings is slow)."""
-        codes = [self.doc_code[d] for d in doc_ids if d in self.doc_code]
-        return np.isin(self.doc_codes, np.asarray(codes, dtype=np.int64))
 
 
 class EmbeddedVectorStore(VectorStore):
@@ -111,68 +103,56 @@ class EmbeddedVectorStore(VectorStore):
             with db.transaction() as conn:
                 for statement in _statements(_space_schema(self._vc, self._ve)):
                     conn.execute(statement)
-        self._chunks = _Matrix()
-        self._entities = _Matrix()
-        self._lock = threading.Lock()
+        self._chunks = VectorMatrix(db, self._vc, "chunk_id", "doc_id")
+        self._entities = VectorMatrix(db, self._ve, "entity_id", None)
 
     # -- writes -----------------------------------------------------------------
 
     def write_documents(self, bundles: Sequence[DocumentBundle]) -> None:
         """See :meth:`VectorStore.write_documents`."""
         with self._db.transaction() as conn:
+            deleted = 0
             for bundle in bundles:
-                conn.execute(f"DELETE FROM {self._vc} WHERE doc_id=?", (bundle.document.id,))
+                deleted += conn.execute(f"DELETE FROM {self._vc} WHERE doc_id=?", (bundle.document.id,)).rowcount
                 vectors = np.asarray(bundle.chunk_vectors, dtype=np.float32)
+                first = next_rowids(conn, self._vc, len(bundle.chunks))
                 conn.executemany(
-                    f"INSERT INTO {self._vc}(chunk_id, doc_id, text, vector) VALUES (?, ?, ?, ?)",
+                    f"INSERT INTO {self._vc}(rid, chunk_id, doc_id, text, vector) VALUES (?, ?, ?, ?, ?)",
                     [
-                        (c.id, c.doc_id, c.text, _to_blob(vectors[i]))
+                        (first + i, c.id, c.doc_id, c.text, _to_blob(vectors[i]))
                         for i, c in enumerate(bundle.chunks)
                     ],
                 )
+            if deleted:
+                prune_deletions(conn)
             conn.execute(_BUMP)
 
     def upsert_entities(self, entity_ids: Sequence[str], vectors: Vector) -> None:
         """See :meth:`VectorStore.upsert_entities`."""
         with self._db.transaction() as conn:
+            first = next_rowids(conn, self._ve, len(entity_ids))
             conn.executemany(
-                f"INSERT OR REPLACE INTO {self._ve}(entity_id, vector) VALUES (?, ?)",
-                [(eid, _to_blob(vectors[i])) for i, eid in enumerate(entity_ids)],
+                f"INSERT OR REPLACE INTO {self._ve}(rowid, entity_id, vector) VALUES (?, ?, ?)",
+                [(first + i, eid, _to_blob(vectors[i])) for i, eid in enumerate(entity_ids)],
             )
+            prune_deletions(conn)
             conn.execute(_BUMP)
 
     def delete_document(self, doc_id: str) -> None:
         """See :meth:`VectorStore.delete_document`."""
         with self._db.transaction() as conn:
             conn.execute(f"DELETE FROM {self._vc} WHERE doc_id=?", (doc_id,))
+            prune_deletions(conn)
             conn.execute(_BUMP)
 
     def delete_entities(self, entity_ids: Sequence[str]) -> None:
         """See :meth:`VectorStore.delete_entities`."""
         with self._db.transaction() as conn:
             conn.executemany(f"DELETE FROM {self._ve} WHERE entity_id=?", [(e,) for e in entity_ids])
+            prune_deletions(conn)
             conn.execute(_BUMP)
 
     # -- reads ------------------------------------------------------------------
-
-    def _load(self, matrix: _Matrix, sql: str) -> _Matrix:
-        generation = self._db.get_meta("vector_generation") or "0"
-        with self._lock:
-            if matrix.generation == generation:
-                return matrix
-            rows = self._db.query(sql)
-            fresh = _Matrix()
-            fresh.generation = generation
-            fresh.ids = [str(r[0]) for r in rows]
-            fresh.docs = np.array([str(r[1]) for r in rows], dtype=object)
-            fresh.doc_code = {d: i for i, d in enumerate(dict.fromkeys(str(r[1]) for r in rows))}
-            fresh.doc_codes = np.array([fresh.doc_code[str(r[1])] for r in rows], dtype=np.int64)
-            if rows:
-                fresh.vectors = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(
-                    len(rows), -1
-                )
-            matrix.__dict__.update(fresh.__dict__)
-            return matrix
 
     @staticmethod
     def _top(scores: np.ndarray, k: int) -> np.ndarray:
@@ -185,17 +165,17 @@ class EmbeddedVectorStore(VectorStore):
         self, vector: Vector, k: int, doc_ids: Sequence[str] | None = None, exclude_docs: Collection[str] = ()
     ) -> list[ScoredChunk]:
         """See :meth:`VectorStore.search_chunks`."""
-        m = self._load(self._chunks, f"SELECT chunk_id, doc_id, vector FROM {self._vc} ORDER BY rid")
-        if not m.ids:
+        m = self._chunks.view()
+        if not len(m):
             return []
-        scores = m.vectors @ np.asarray(vector, dtype=np.float32)
+        scores = _scores(m, vector)
         if doc_ids is not None:
             scores = np.where(m.rows_of(doc_ids), scores, -np.inf)
         if exclude_docs:
             scores = np.where(m.rows_of(exclude_docs), -np.inf, scores)
         top = [int(i) for i in self._top(scores, k) if np.isfinite(scores[i])]
         exact = _exact_scores(m.vectors, top, vector)
-        return [ScoredChunk(m.ids[i], str(m.docs[i]), exact[n]) for n, i in enumerate(top)]
+        return [ScoredChunk(m.ids[i], m.docs[i], exact[n]) for n, i in enumerate(top)]
 
     def keyword_search(
         self, query: str, k: int, doc_ids: Sequence[str] | None = None
@@ -238,17 +218,18 @@ class EmbeddedVectorStore(VectorStore):
 
     def search_entities(self, vector: Vector, k: int, min_score: float | None = None) -> list[ScoredEntity]:
         """See :meth:`VectorStore.search_entities`."""
-        m = self._load(self._entities, f"SELECT entity_id, '', vector FROM {self._ve} ORDER BY entity_id")
-        if not m.ids or k <= 0:
+        m = self._entities.view()
+        if not len(m) or k <= 0:
             return []
-        scores = m.vectors @ np.asarray(vector, dtype=np.float32)
-        rows = np.arange(len(scores))
+        scores = _scores(m, vector)
+        rows = np.flatnonzero(np.isfinite(scores))
         if min_score is not None:  # a little below: the exact scores decide
             rows = np.flatnonzero(scores >= min_score - 1e-4)
-        top = [int(rows[i]) for i in self._top(scores[rows], k)]
+        # a few more than k, ranked by exact score then id: equal vectors rank the same whatever the row order
+        top = [int(rows[i]) for i in self._top(scores[rows], k + 8)]
         exact = _exact_scores(m.vectors, top, vector)
-        return [ScoredEntity(m.ids[i], exact[n]) for n, i in enumerate(top)
-                if min_score is None or exact[n] >= min_score]
+        ranked = sorted(zip(exact, (m.ids[i] for i in top), strict=True), key=lambda item: (-item[0], item[1]))
+        return [ScoredEntity(eid, score) for score, eid in ranked[:k] if min_score is None or score >= min_score]
 
     def missing_entities(self, entity_ids: Iterable[str]) -> set[str]:
         """See :meth:`VectorStore.missing_entities`."""
