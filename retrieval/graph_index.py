@@ -1,6 +1,7 @@
 """An in-memory entity-chunk graph for personalised PageRank and path finding.
 
-Built once from the graph store (and rebuilt when the store's version changes):
+Built once from the graph store (and rebuilt when the store's version changes; a large graph in the
+background, see :meth:`retrieval.retriever.Retriever._indexes`):
 entity and chunk nodes, chunk-entity mention edges and entity-entity relation
 edges in one symmetric sparse matrix. Each query runs PPR on the few-hop
 neighbourhood of its seeds only, so its cost follows the seeds' neighbourhood,
@@ -39,6 +40,7 @@ class GraphIndex:
         relation_weight: float = 1.0,
     ) -> None:
         self.version = version
+        self.pairs = len(mention_pairs) + len(relation_pairs)  # what a rebuild costs: reading and indexing these
         entity_ids = sorted({e for _, _, e in mention_pairs} | {h for _, h, _, _, _ in relation_pairs}
                             | {t for _, _, t, _, _ in relation_pairs})
         chunk_doc = dict(sorted({(c, d) for c, d, _ in mention_pairs}))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -147,5 +148,34 @@ def test_no_passages_means_no_invented_answer(settings: Settings) -> None:
         assert empty.passages == []
         assert app.answerer.extractive(empty).text == NO_ANSWER
         assert app.answerer.generate(empty).text == NO_ANSWER
+    finally:
+        app.close()
+
+
+def test_large_graph_is_rebuilt_in_the_background(settings: Settings, tmp_path: Path) -> None:
+    """Above the size for in-request rebuilds, a query after new data is answered at once from the previous graph
+    index (dense search already sees the new document) while one background thread builds the next."""
+    app, q = _app_for_question(settings, tmp_path, CASES[0][0])
+    try:
+        retriever = app.retriever
+        retriever.config = replace(retriever.config, sync_rebuild_max_pairs=0)
+        before = retriever.graph_index()
+        assert before.version == app.store.graph.version()
+        extra = tmp_path / "extra.json"
+        text = "Quorvane Telmiric founded the Ostravel Glassworks in Maribel in 1911."
+        extra.write_text(json.dumps([{"title": "Quorvane Telmiric", "text": text}]))
+        assert app.pipeline().run([extra]).ok
+        builds = retriever.rebuilds
+        found = retriever.retrieve("Who founded the Ostravel Glassworks?", "hybrid", 3)
+        assert found.passages[0].title == "Quorvane Telmiric"  # dense and keyword search see it at once
+        served = retriever.graph_index()
+        retriever.wait_for_rebuild(60)
+        assert retriever.rebuilds == builds + 1  # one background build for both requests
+        assert served is before or served.version == app.store.graph.version()  # the old index, unless it finished
+        after = retriever.graph_index()
+        assert after.version == app.store.graph.version() and after is not before
+        assert "Quorvane Telmiric" in app.store.graph.entity_names(after.entity_ids).values()
+        assert "Quorvane Telmiric" not in app.store.graph.entity_names(before.entity_ids).values()
+        assert retriever.retrieve(str(q["question"]), "graph", 3).passages
     finally:
         app.close()
