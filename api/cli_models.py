@@ -13,6 +13,7 @@ from api.cli_embeddings import migrate_embeddings, prune_embeddings, rollback_em
 from api.cli_errors import handle_errors
 from service.context import AppContext
 from service.model_registry import KINDS, ModelEntry, ModelRegistry
+from service.registry import reader_path
 from service.serverdb import ServerDB, server_db_path
 
 
@@ -66,6 +67,16 @@ def models_show(app: AppContext, name: str) -> None:
     """Every version of the model NAME."""
     for e in _registry(app).get(name):
         click.echo(_line(e))
+
+
+@models.command(name="path")
+@click.argument("reader", default="default")
+@click.pass_obj
+@handle_errors
+def models_path(app: AppContext, reader: str) -> None:
+    """Print the GGUF file of READER (a packaged reader's name or alias, assembled and verified if needed), e.g.
+    for an inference server: python -m llama_cpp.server --model "$(hopgraph models path fast)"."""
+    click.echo(str(reader_path(app.settings, reader)))
 
 
 @models.command(name="add")

@@ -7,13 +7,14 @@ Sources, lowest to highest precedence: defaults, a TOML file (``--config`` or
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.errors import ConfigError
 
@@ -96,6 +97,23 @@ class Settings(BaseSettings):
     llm_context: int = Field(4096, gt=256)
     llm_temperature: float = Field(0.0, ge=0.0)
     llm_max_tokens: int = Field(128, gt=0)
+    llm_backend: Literal["local", "openai"] = Field(
+        "local", description="'local': the reader runs in this process (llama.cpp); 'openai': on the OpenAI-"
+        "compatible servers of llm_endpoints (llama.cpp's server, vLLM, Ollama...), spread over the healthy ones."
+    )
+    llm_endpoints: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Base URLs of the OpenAI-compatible reader servers, up to their /v1 "
+        "(e.g. http://10.0.0.5:8081/v1), comma-separated or a JSON list; for llm_backend = openai."
+    )
+    llm_endpoint_model: str = Field(
+        "", description="The model name sent to the reader servers ('' : the first one a server lists)."
+    )
+    llm_endpoint_timeout_s: float = Field(
+        30.0, gt=0, description="Seconds to wait for a reader server's first token and between tokens."
+    )
+    llm_endpoint_cooldown_s: float = Field(
+        20.0, ge=0, description="Seconds a reader server that failed is left out before it is tried again."
+    )
     threads: int = Field(default_factory=_default_threads, gt=0)
 
     # retrieval
@@ -139,6 +157,18 @@ class Settings(BaseSettings):
     slo_availability_objective: float = Field(
         0.999, gt=0, lt=1, description="Share of requests that must not fail with a 5xx status."
     )
+
+    @field_validator("llm_endpoints", mode="before")
+    @classmethod
+    def _endpoint_list(cls, value: object) -> object:
+        """A comma-separated string (or a JSON list in one) as a list; trailing slashes dropped."""
+        if isinstance(value, str):
+            text = value.strip()
+            items = json.loads(text) if text.startswith("[") else [u for u in text.split(",") if u.strip()]
+            value = items
+        if isinstance(value, list):
+            return [str(u).strip().rstrip("/") for u in value]
+        return value
 
     @property
     def db_path(self) -> Path:

@@ -1,4 +1,5 @@
-"""The local LLM (llama.cpp through llama-cpp-python), loaded once and reused.
+"""The local LLM (llama.cpp through llama-cpp-python), loaded once and reused; :func:`load_llm` gives it or
+the pool of reader servers (:mod:`inference.remote_llm`).
 
 llama.cpp keeps the evaluated tokens of the previous call and re-evaluates
 only what differs, so a fixed system prompt at the start of every chat is
@@ -9,29 +10,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from core.errors import ModelError
 from core.settings import Settings
+from inference.chat import ChatModel, ChatStream
 from inference.registry import model_cache, resolve_llm, verify_checksum
-
-
-class ChatStream:
-    """One reply, token by token; its :attr:`timings` are filled in once the reply is read to the end.
-
-    Each call of :meth:`LocalLLM.stream_chat` has its own stream, so concurrent answers never see
-    each other's token counts.
-    """
-
-    def __init__(self, tokens: Callable[[ChatStream], Iterator[str]]) -> None:
-        self.timings: dict[str, float] = {}
-        """``ttft_s``, ``tokens``, ``tokens_per_s`` and ``total_s`` of this reply (empty until it ends)."""
-        self._tokens = tokens(self)
-
-    def __iter__(self) -> Iterator[str]:
-        return self._tokens
 
 
 class LocalLLM:
@@ -56,6 +42,11 @@ class LocalLLM:
         self._temperature = temperature
         self._max_tokens = max_tokens
         self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        """The GGUF file's name."""
+        return self.path.name
 
     @property
     def max_tokens(self) -> int:
@@ -109,13 +100,20 @@ class LocalLLM:
             }
 
 
-def load_llm(settings: Settings) -> LocalLLM:
-    """The LLM the settings name, checksum-verified when ``llm_sha256`` is set.
+def load_llm(settings: Settings) -> ChatModel:
+    """The LLM the settings name: in this process, checksum-verified when ``llm_sha256`` is set, or the pool of
+    servers of ``llm_endpoints`` when ``llm_backend = openai``.
 
     Raises:
         ConfigError: no model file.
-        ChecksumMismatchError, ModelError: wrong or unloadable file.
+        ChecksumMismatchError, ModelError: wrong or unloadable file; no endpoint.
     """
+    if settings.llm_backend == "openai":
+        from inference.remote_llm import EndpointPool, RemoteLLM
+
+        return RemoteLLM(EndpointPool(list(settings.llm_endpoints), settings.llm_endpoint_cooldown_s),
+                         model=settings.llm_endpoint_model, temperature=settings.llm_temperature,
+                         max_tokens=settings.llm_max_tokens, timeout_s=settings.llm_endpoint_timeout_s)
     path = resolve_llm(settings.llm_model, settings.llm_model_path, model_cache(settings))
     verify_checksum(path, settings.llm_sha256)
     return LocalLLM(path, context=settings.llm_context, threads=settings.threads,

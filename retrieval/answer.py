@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from graph.knowledge import KnowledgeStore
-from inference.llm import LocalLLM
+from inference.chat import ChatModel
 from retrieval.chain import ChainAnswer, ChainReader, fact_lines, hop_evidence
 from retrieval.excerpts import Excerpt, sentence_spans
 from retrieval.reading import MultiHopReader, ReaderConfig, Reading, Step
@@ -84,7 +84,7 @@ def _answer_types(question: str) -> set[str]:
 class Answerer:
     """Turns a retrieval result into a cited answer."""
 
-    def __init__(self, store: KnowledgeStore, llm_factory: Callable[[], LocalLLM] | None = None,
+    def __init__(self, store: KnowledgeStore, llm_factory: Callable[[], ChatModel] | None = None,
                  chains: ChainReader | None = None,
                  retrieve: Callable[[str, str, int], RetrievalResult] | None = None,
                  reader: ReaderConfig | None = None) -> None:

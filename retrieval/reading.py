@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from inference.llm import LocalLLM
+from inference.chat import ChatModel
 from retrieval.excerpts import STOPWORDS, Excerpt, ExcerptConfig, select
 from retrieval.support import Citation, cited_numbers, expected_type, strip_markers, support, type_fits
 from retrieval.types import Passage, RetrievalResult
@@ -136,7 +136,7 @@ def bridge_entity(question: str, excerpts: Sequence[Excerpt], answer: str = "") 
 class MultiHopReader:
     """Reads retrieved passages with the local LLM, retrieving a second hop when one pass is not enough."""
 
-    def __init__(self, llm_factory: Callable[[], LocalLLM],
+    def __init__(self, llm_factory: Callable[[], ChatModel],
                  retrieve: Callable[[str, str, int], RetrievalResult] | None = None,
                  config: ReaderConfig | None = None,
                  entity_type: Callable[[str], str | None] | None = None) -> None:
@@ -215,7 +215,7 @@ class MultiHopReader:
         best.timings = {**timings, "total_s": time.perf_counter() - started, "steps": float(len(steps))}
         return best
 
-    def _stream(self, llm: LocalLLM, chat: list[dict[str, str]], on_token: Callable[[str], None] | None,
+    def _stream(self, llm: ChatModel, chat: list[dict[str, str]], on_token: Callable[[str], None] | None,
                 ) -> tuple[list[str], dict[str, float]]:
         pieces: list[str] = []
         stream = llm.stream_chat(chat, max_tokens=min(self.config.max_tokens, llm.max_tokens))

@@ -130,7 +130,8 @@ def _calibrate(app: AppContext, retrievals: int, answers: int, progress: Callabl
     if answers > 0:
         say(f"{answers} generated answers (the reader loads first)")
         llm = app.llm
-        reader_name, reader_bytes = llm.path.name, llm.path.stat().st_size
+        path = getattr(llm, "path", None)  # a reader on remote servers has no file here
+        reader_name, reader_bytes = llm.name, path.stat().st_size if path is not None else 0
         for q in questions[2:2 + answers]:
             def answer(q: str = q) -> None:
                 reading.answerer.generate(reading.retriever.retrieve(q, "hybrid", app.settings.top_k))

@@ -15,8 +15,9 @@ from graph.access import EVERYONE, Viewer
 from graph.knowledge import KnowledgeStore
 from graph.ontology import Ontology, load_ontology
 from graph.store import open_store
+from inference.chat import ChatModel
 from inference.embedder import Embedder, load_embedder
-from inference.llm import LocalLLM, load_llm
+from inference.llm import load_llm
 from retrieval.answer import Answerer
 from retrieval.chain import ChainReader
 from retrieval.retriever import Retriever
@@ -93,7 +94,7 @@ class AppContext:
         return Retriever(self.store, self.checked_embedder, self.ontology, phrases=self.phrases)
 
     @cached_property
-    def llm(self) -> LocalLLM:
+    def llm(self) -> ChatModel:
         """The local LLM (loaded once, on first use): the promoted reader unless the settings name one."""
         db = ServerDB(server_db_path(self.settings.data_dir))
         try:

@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import cast
 
 from core.errors import HopgraphError
@@ -21,8 +22,11 @@ from graph.ontology import Ontology, load_ontology
 from graph.ports import GraphStore
 from graph.spaces import active_space
 from graph.store import open_store
+from inference.chat import ChatModel
 from inference.embedder import Embedder, load_embedder
-from inference.llm import LocalLLM, load_llm
+from inference.llm import load_llm
+from inference.registry import model_cache, resolve_llm
+from inference.remote_llm import EndpointReport, RemoteLLM
 from retrieval.answer import Answerer
 from retrieval.chain import ChainReader
 from retrieval.graph_index import GraphIndex
@@ -44,6 +48,16 @@ MODEL_LOAD_LOCK = threading.Lock()
 export of the embedder, lazily imported libraries) is not safe."""
 
 
+def reader_path(settings: Settings, reader: str) -> Path:
+    """The GGUF file of ``reader`` (a packaged reader's name or alias, or a path), assembled into the model cache
+    and verified when it is a packaged one.
+
+    Raises:
+        ConfigError, ChecksumMismatchError, ModelError: see :func:`inference.registry.resolve_llm`.
+    """
+    return resolve_llm(reader, None, model_cache(settings))
+
+
 def _load_query_embedder(settings: Settings) -> Embedder:
     # one intra-op thread: a question is one short text, and concurrency comes from query threads
     with MODEL_LOAD_LOCK:
@@ -58,7 +72,7 @@ class SharedModels:
         self._lock = threading.Lock()
         self._ontology: Ontology | None = None
         self._embedder: Embedder | None = None
-        self._llm: LocalLLM | None = None
+        self._llm: ChatModel | None = None
         self._llm_model = ""  # the llm_model it was loaded as
         self._llm_checked = float("-inf")
         self._db: ServerDB | None = None  # where the promoted reader is read from: opened once, kept for the process
@@ -83,7 +97,7 @@ class SharedModels:
             return self._embedder
 
     @property
-    def llm(self) -> LocalLLM:
+    def llm(self) -> ChatModel:
         """The local LLM, loaded on first use; a reader promoted or rolled back (``hopgraph models``) replaces it
         within :data:`READER_CHECK_S` seconds. Answers already running finish on the model they started with."""
         with self._lock:
@@ -101,10 +115,16 @@ class SharedModels:
                     self._llm_model = wanted.llm_model
             return self._llm
 
+    def reader_endpoints(self) -> list[EndpointReport] | None:
+        """Each reader server's state (url, up, requests, failures, last_error) when the reader runs on servers
+        (``llm_backend = openai``) and has been set up; else None."""
+        llm = self._llm
+        return llm.pool.snapshot() if isinstance(llm, RemoteLLM) else None
+
     def reader_name(self) -> str:
         """The file name of the reader loaded now ("" before one is)."""
         llm = self._llm
-        return llm.path.name if llm is not None else ""
+        return llm.name if llm is not None else ""
 
     @property
     def phrases(self) -> Callable[[str], list[str]] | None:

@@ -18,8 +18,8 @@ from graph.knowledge import KnowledgeStore
 from graph.ontology import Ontology
 from graph.visible.graph_store import SnapshotCache
 from graph.visible.store import visible_store
+from inference.chat import ChatModel
 from inference.embedder import Embedder
-from inference.llm import LocalLLM
 from retrieval.answer import Answerer
 from retrieval.chain import ChainReader
 from retrieval.retriever import Retriever
@@ -43,7 +43,7 @@ class Views:
     """One collection's readings, per viewer."""
 
     def __init__(self, store: KnowledgeStore, embedder: Embedder, ontology: Ontology,
-                 phrases: Callable[[str], list[str]] | None, llm_factory: Callable[[], LocalLLM],
+                 phrases: Callable[[str], list[str]] | None, llm_factory: Callable[[], ChatModel],
                  everyone: Reading) -> None:
         self._store = store
         self._embedder = embedder

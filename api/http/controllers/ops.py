@@ -42,6 +42,10 @@ class OpsController(Controller):
         except HopgraphError as exc:
             checks["stores"] = f"unavailable: {type(exc).__name__}"
         checks["ingest_worker"] = "running" if runtime.ingest.alive() else "stopped"
+        endpoints = runtime.models.reader_endpoints()
+        if endpoints is not None:  # informational: retrieval does not need them, and a failed one is retried
+            checks["reader_endpoints"] = ", ".join(
+                f"{e.url} {'up' if e.up else 'down: ' + e.last_error}" for e in endpoints)
         ready = checks["models"] in ("ok", "on demand") and checks["stores"] == "ok"
         if ready:
             return Response(Health("ready", checks), status_code=HTTP_200_OK)
@@ -64,4 +68,11 @@ class OpsController(Controller):
                             "counter", "collection", ingested)
         extra += gauge_lines("hopgraph_ingest_jobs", "Ingest jobs by state.", "gauge", "state", states)
         extra += slo_lines(rates)
+        endpoints = runtime.models.reader_endpoints() or []
+        extra += gauge_lines("hopgraph_reader_endpoint_up", "1 while a reader server is in the pool, 0 while it is "
+                             "left out after a failure.", "gauge", "endpoint",
+                             {e.url: int(e.up) for e in endpoints})
+        extra += gauge_lines("hopgraph_reader_endpoint_failures_total", "Requests a reader server failed (each "
+                             "was retried on another).", "counter", "endpoint",
+                             {e.url: e.failures for e in endpoints})
         return await runtime.work.quick(runtime.metrics.render, extra, peers)
