@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,6 +56,9 @@ def servers(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Iter
         yield settings["HOPGRAPH_LLM_ENDPOINTS"].split(","), run
     finally:
         subprocess.run(["bash", str(SCRIPT), "stop"], env=env, capture_output=True, timeout=120)
+
+
+DEAD = f"http://127.0.0.1:{_free_port_pair()}/v1"  # nothing listens there
 
 
 def _pid(run: Path, url: str) -> int:
@@ -135,3 +139,35 @@ def test_answers_through_the_pool_end_to_end(servers: tuple[list[str], Path], se
         assert answer.timings.get("tokens", 0) >= 1
     finally:
         app.close()
+
+
+def test_readiness_and_metrics_show_the_servers(servers: tuple[list[str], Path], tmp_path: Path,
+                                                model_cache: Path) -> None:
+    from litestar.testing import TestClient
+
+    from api.http.app import create_app
+    from tests.api.conftest import api_settings, make_keys
+
+    urls, _run = servers
+    settings = api_settings(tmp_path / "data", model_cache, llm_backend="openai", llm_endpoints=[*urls, DEAD])
+    keys = make_keys(settings)
+    with TestClient(create_app(settings)) as client:
+        admin = {"Authorization": f"Bearer {keys['admin']}"}
+        assert client.post("/v1/collections", json={"name": "c"}, headers=admin).status_code == 201
+        doc = {"title": "Baltia Lines", "text": "Baltia Lines is a ferry company. Ilse Marnik founded Baltia Lines."}
+        job = client.post("/v1/collections/c/documents", json={"documents": [doc]}, headers=admin).json()
+        deadline = time.monotonic() + 120
+        while client.get(f"/v1/collections/c/jobs/{job['id']}", headers=admin).json()["state"] != "succeeded":
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        for _ in range(3):  # the dead server is tried once, then left out
+            res = client.post("/v1/collections/c/query", json={"question": "Who founded Baltia Lines?"},
+                              headers=admin)
+            assert res.status_code == 200 and res.json()["mode"] == "llm", res.text
+        ready = client.get("/readyz").json()
+        state = ready["checks"]["reader_endpoints"]
+        assert f"{urls[0]} up" in state and f"{urls[1]} up" in state and f"{DEAD} down: ConnectError" in state
+        metrics = client.get("/metrics").text
+        assert f'hopgraph_reader_endpoint_up{{endpoint="{DEAD}"}} 0' in metrics
+        assert f'hopgraph_reader_endpoint_up{{endpoint="{urls[0]}"}} 1' in metrics
+        assert f'hopgraph_reader_endpoint_failures_total{{endpoint="{DEAD}"}} 1' in metrics
