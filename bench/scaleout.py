@@ -1,0 +1,138 @@
+"""Scale-out benchmark, the inference pool part: the reader on 1 and on 2 OpenAI-compatible llama.cpp servers
+(deploy/inference.sh, one thread each), and a failover drill.
+
+For each configuration, ``--requests`` answers of a retrieval-sized prompt (numbered passages, a question,
+a short answer) are sent by ``--concurrency`` client threads through :class:`inference.remote_llm.RemoteLLM`;
+printed and written to ``--out`` as one JSON object per configuration: ``endpoints``, ``requests``,
+``errors``, ``qps``, ``p50_ms``, ``p95_ms``, ``p99_ms``. ``failover``: the same load on two servers, one
+SIGKILLed after a third of the requests: ``errors`` (answers that failed), ``retried`` (requests the pool
+moved to the other server), ``recover_s`` (from the kill to the first answer completed after it) and
+``max_ms`` (the slowest answer, the one the kill interrupted). ``ratio_2_over_1`` compares the QPS.
+
+    python bench/scaleout.py [--requests 24] [--concurrency 2] [--reader fast] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from inference.remote_llm import EndpointPool, RemoteLLM  # noqa: E402
+
+PASSAGES = "\n".join(f"[{n}] Passage {n}: " + " ".join(f"word{n}{i}" for i in range(40)) for n in range(1, 5))
+CHAT = [{"role": "system", "content": "You answer questions from the numbered passages with a short answer."},
+        {"role": "user", "content": f"Passages:\n{PASSAGES}\n[5] Baltia Lines: Ilse Marnik founded Baltia Lines "
+                                    "in 1990.\n\nQuestion: Who founded Baltia Lines?\nAnswer:"}]
+
+
+def _servers(run: Path, port: int, reader: str, model_cache: Path) -> tuple[list[str], dict[str, str]]:
+    env = {**os.environ, "HOPGRAPH_SERVICES_DIR": str(run), "HOPGRAPH_INFERENCE_PORT": str(port),
+           "HOPGRAPH_MODEL_CACHE_DIR": str(model_cache), "HOPGRAPH_DATA_DIR": str(run / "data")}
+    done = subprocess.run(["bash", str(ROOT / "deploy" / "inference.sh"), "start", "2", reader], env=env,
+                          capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise SystemExit(f"deploy/inference.sh start failed:\n{done.stderr}")
+    line = next(x for x in (run / "inference.env").read_text().splitlines() if "LLM_ENDPOINTS=" in x)
+    return line.split("=", 1)[1].split(","), env
+
+
+def _load(urls: list[str], requests: int, concurrency: int,
+          kill_after: int | None = None, kill: Any = None) -> dict[str, Any]:
+    llm = RemoteLLM(EndpointPool(urls, cooldown_s=60), max_tokens=16, timeout_s=30)
+    lock = threading.Lock()
+    latencies: list[float] = []
+    finished: list[float] = []
+    errors = 0
+    issued = 0
+    killed_at: list[float] = []
+
+    def worker() -> None:
+        nonlocal errors, issued
+        while True:
+            with lock:
+                if issued >= requests:
+                    return
+                issued += 1
+                if kill_after is not None and issued == kill_after + 1 and not killed_at:
+                    kill()
+                    killed_at.append(time.perf_counter())
+            t = time.perf_counter()
+            try:
+                "".join(llm.stream_chat(CHAT))
+            except Exception:  # noqa: BLE001 - a benchmark counts every failure, whatever it is
+                with lock:
+                    errors += 1
+                continue
+            with lock:
+                latencies.append((time.perf_counter() - t) * 1000)
+                finished.append(time.perf_counter())
+
+    "".join(llm.stream_chat(CHAT))  # each server's first prompt is evaluated once (KV cache), not timed
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    wall = time.perf_counter() - started
+    latencies.sort()
+    state = llm.pool.snapshot()
+    llm.close()
+
+    def pct(q: float) -> float | None:
+        return round(latencies[min(len(latencies) - 1, int(len(latencies) * q))], 1) if latencies else None
+
+    out: dict[str, Any] = {"endpoints": len(urls), "requests": requests, "errors": errors,
+                           "qps": round(len(latencies) / wall, 2), "p50_ms": pct(0.5), "p95_ms": pct(0.95),
+                           "p99_ms": pct(0.99)}
+    if killed_at:
+        after = [f for f in finished if f > killed_at[0]]
+        out.update({"retried": sum(s.failures for s in state),
+                    "recover_s": round(min(after) - killed_at[0], 2) if after else None,
+                    "max_ms": round(latencies[-1], 1) if latencies else None})
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=24)
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--reader", default="fast")
+    parser.add_argument("--port", type=int, default=8191)
+    parser.add_argument("--model-cache", type=Path, default=ROOT / "bench" / "results" / "model-cache")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "scaleout.json")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="hopgraph-scaleout-") as tmp:
+        run = Path(tmp)
+        urls, env = _servers(run, args.port, args.reader, args.model_cache)
+        try:
+            one = _load(urls[:1], args.requests, args.concurrency)
+            two = _load(urls, args.requests, args.concurrency)
+            pid = int((run / "run" / f"inference-{args.port}.pid").read_text())
+            failover = _load(urls, args.requests, args.concurrency, kill_after=args.requests // 3,
+                             kill=lambda: os.kill(pid, signal.SIGKILL))
+        finally:
+            subprocess.run(["bash", str(ROOT / "deploy" / "inference.sh"), "stop"], env=env, capture_output=True,
+                           timeout=120)
+    result = {"inference_1": one, "inference_2": two, "failover": failover,
+              "ratio_2_over_1": round(two["qps"] / one["qps"], 2) if one["qps"] else None,
+              "reader": args.reader, "concurrency": args.concurrency, "cpus": os.cpu_count()}
+    print(json.dumps(result, indent=2))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
