@@ -32,9 +32,14 @@ sys.path.insert(0, str(ROOT))
 from inference.remote_llm import EndpointPool, RemoteLLM  # noqa: E402
 
 PASSAGES = "\n".join(f"[{n}] Passage {n}: " + " ".join(f"word{n}{i}" for i in range(40)) for n in range(1, 5))
-CHAT = [{"role": "system", "content": "You answer questions from the numbered passages with a short answer."},
-        {"role": "user", "content": f"Passages:\n{PASSAGES}\n[5] Baltia Lines: Ilse Marnik founded Baltia Lines "
-                                    "in 1990.\n\nQuestion: Who founded Baltia Lines?\nAnswer:"}]
+
+
+def chat(i: int) -> list[dict[str, str]]:
+    """A retrieval-sized prompt; the question differs per request (the passages' prefix is reused, as in use)."""
+    return [{"role": "system", "content": "You answer questions from the numbered passages with a short answer."},
+            {"role": "user", "content": f"Passages:\n{PASSAGES}\n[5] Baltia Lines: Ilse Marnik founded Baltia "
+                                        f"Lines in {1900 + i}.\n\nQuestion: Who founded Baltia Lines, and in "
+                                        f"which year (request {i})?\nAnswer:"}]
 
 
 def _servers(run: Path, port: int, reader: str, model_cache: Path) -> tuple[list[str], dict[str, str]]:
@@ -50,7 +55,7 @@ def _servers(run: Path, port: int, reader: str, model_cache: Path) -> tuple[list
 
 def _load(urls: list[str], requests: int, concurrency: int,
           kill_after: int | None = None, kill: Any = None) -> dict[str, Any]:
-    llm = RemoteLLM(EndpointPool(urls, cooldown_s=60), max_tokens=16, timeout_s=30)
+    llm = RemoteLLM(EndpointPool(urls, cooldown_s=60), max_tokens=24, timeout_s=30)
     lock = threading.Lock()
     latencies: list[float] = []
     finished: list[float] = []
@@ -65,12 +70,13 @@ def _load(urls: list[str], requests: int, concurrency: int,
                 if issued >= requests:
                     return
                 issued += 1
+                number = issued
                 if kill_after is not None and issued == kill_after + 1 and not killed_at:
                     kill()
                     killed_at.append(time.perf_counter())
             t = time.perf_counter()
             try:
-                "".join(llm.stream_chat(CHAT))
+                "".join(llm.stream_chat(chat(number)))
             except Exception:  # noqa: BLE001 - a benchmark counts every failure, whatever it is
                 with lock:
                     errors += 1
@@ -79,7 +85,8 @@ def _load(urls: list[str], requests: int, concurrency: int,
                 latencies.append((time.perf_counter() - t) * 1000)
                 finished.append(time.perf_counter())
 
-    "".join(llm.stream_chat(CHAT))  # each server's first prompt is evaluated once (KV cache), not timed
+    for i in range(len(urls)):  # each server evaluates the system prompt and passages once (KV cache), not timed
+        "".join(llm.stream_chat(chat(-1 - i)))
     started = time.perf_counter()
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
     for th in threads:
