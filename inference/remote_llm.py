@@ -81,6 +81,10 @@ class EndpointPool:
         return [s for s in turn if s.up(now)] + sorted((s for s in turn if not s.up(now)),
                                                         key=lambda s: s.down_until)
 
+    def sent(self, state: EndpointState) -> None:
+        with self._lock:
+            state.requests += 1
+
     def failed(self, state: EndpointState, error: str) -> None:
         with self._lock:
             state.failures += 1
@@ -184,7 +188,7 @@ class RemoteLLM:
         Raises:
             _Broken: the endpoint failed; ModelError: it refused the request itself (4xx).
         """
-        state.requests += 1
+        self.pool.sent(state)
         body: dict[str, Any] = {"messages": messages, "stream": True, "temperature": self._temperature,
                                 "max_tokens": max_tokens, "stream_options": {"include_usage": True}}
         if self._model:
