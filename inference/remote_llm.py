@@ -38,7 +38,6 @@ class EndpointState:
     last_error: str = ""
     requests: int = 0
     failures: int = 0
-    model: str = ""
 
     def up(self, now: float) -> bool:
         return now >= self.down_until
@@ -153,14 +152,11 @@ class RemoteLLM:
                 for piece, usage_part in self._request(state, messages, max_tokens):
                     usage.update(usage_part)
                     got += piece
-                    if len(got) <= len(sent):
-                        if not sent.startswith(got):
-                            raise ModelError(f"{state.url} gave a different reply than the endpoint that failed "
-                                             "mid-stream; the answer was cut short")
-                        continue
-                    if not got.startswith(sent):
+                    if not (got.startswith(sent) or sent.startswith(got)):
                         raise ModelError(f"{state.url} gave a different reply than the endpoint that failed "
                                          "mid-stream; the answer was cut short")
+                    if len(got) <= len(sent):  # the part already streamed, repeated by a retry
+                        continue
                     new, sent = got[len(sent):], got
                     if first is None:
                         first = time.perf_counter()

@@ -112,10 +112,10 @@ class EmbeddedVectorStore(VectorStore):
         """See :meth:`VectorStore.write_documents`."""
         with self._db.transaction() as conn:
             deleted = 0
+            first = next_rowids(conn, self._vc, sum(len(b.chunks) for b in bundles))
             for bundle in bundles:
                 deleted += conn.execute(f"DELETE FROM {self._vc} WHERE doc_id=?", (bundle.document.id,)).rowcount
                 vectors = np.asarray(bundle.chunk_vectors, dtype=np.float32)
-                first = next_rowids(conn, self._vc, len(bundle.chunks))
                 conn.executemany(
                     f"INSERT INTO {self._vc}(rid, chunk_id, doc_id, text, vector) VALUES (?, ?, ?, ?, ?)",
                     [
@@ -123,6 +123,7 @@ class EmbeddedVectorStore(VectorStore):
                         for i, c in enumerate(bundle.chunks)
                     ],
                 )
+                first += len(bundle.chunks)
             if deleted:
                 prune_deletions(conn)
             conn.execute(_BUMP)

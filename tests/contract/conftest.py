@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -79,10 +80,18 @@ def graph_store(request: pytest.FixtureRequest, tmp_path: Path, ontology: Ontolo
         db.close()
         return
     request.getfixturevalue("neo4j_available")
+    with neo4j_graph_store(tmp_path, ontology) as store:
+        yield store
+
+
+@contextmanager
+def neo4j_graph_store(tmp_path: Path, ontology: Ontology, scheme: str | None = None) -> Iterator[Neo4jGraphStore]:
+    """A Neo4j graph store under labels of its own (the rest of the database is never touched), dropped after;
+    ``scheme`` (e.g. ``neo4j``) replaces the configured URI's."""
     s = server_settings(tmp_path)
-    prefix = unique_prefix() + "_"  # labels of its own: the rest of the database is never touched
-    conn = Neo4jConnection(s.neo4j_uri, s.neo4j_user, s.neo4j_password, s.neo4j_database, s.store_timeout_s,
-                           prefix)
+    uri = f"{scheme}://{s.neo4j_uri.split('://', 1)[1]}" if scheme else s.neo4j_uri
+    conn = Neo4jConnection(uri, s.neo4j_user, s.neo4j_password, s.neo4j_database, s.store_timeout_s,
+                           unique_prefix() + "_")
     store = Neo4jGraphStore(conn, ontology.aliases)
     try:
         yield store

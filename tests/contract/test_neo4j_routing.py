@@ -9,27 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from graph.neo4j.admin import delete_hopgraph_nodes
-from graph.neo4j.connection import Neo4jConnection
 from graph.neo4j.graph_store import Neo4jGraphStore
 from graph.ontology import Ontology
 
 from . import test_graph_store as contract
-from .conftest import server_settings, unique_prefix
+from .conftest import neo4j_graph_store
 
 
 @pytest.fixture
 def routing_store(tmp_path: Path, ontology: Ontology, neo4j_available: None) -> Iterator[Neo4jGraphStore]:
-    s = server_settings(tmp_path)
-    uri = "neo4j://" + s.neo4j_uri.split("://", 1)[1]
-    conn = Neo4jConnection(uri, s.neo4j_user, s.neo4j_password, s.neo4j_database, s.store_timeout_s,
-                           unique_prefix() + "_")
-    store = Neo4jGraphStore(conn, ontology.aliases)
-    try:
+    with neo4j_graph_store(tmp_path, ontology, scheme="neo4j") as store:
         yield store
-    finally:
-        delete_hopgraph_nodes(conn, drop_schema=True)
-        store.close()
 
 
 def test_documents_read_back_through_a_routing_uri(routing_store: Neo4jGraphStore) -> None:
