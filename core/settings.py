@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -46,6 +47,22 @@ class Settings(BaseSettings):
     weaviate_grpc_port: int = 50051
     weaviate_api_key: str = ""
     weaviate_secure: bool = False
+    weaviate_nodes: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="The nodes of a Weaviate cluster as host:http_port:grpc_port, comma-"
+        "separated or a JSON list: hopgraph uses one and moves to the next one that answers when it dies. Empty: "
+        "the one server of weaviate_host, weaviate_http_port, weaviate_grpc_port."
+    )
+    weaviate_replication_factor: int = Field(
+        1, ge=1, description="Copies of each object the collections hopgraph creates keep (one per node; set when a "
+        "collection is created). 3 on a 3-node cluster survives the loss of one node with QUORUM reads and writes; a "
+        "node that was down catches up in the background (Weaviate's async replication, on for factors above 1)."
+    )
+    weaviate_read_consistency: Literal["ONE", "QUORUM", "ALL"] = Field(
+        "QUORUM", description="Replicas that must answer a read (ONE, QUORUM: a majority, ALL)."
+    )
+    weaviate_write_consistency: Literal["ONE", "QUORUM", "ALL"] = Field(
+        "QUORUM", description="Replicas that must acknowledge a write before it counts as done."
+    )
     weaviate_collection_prefix: str = Field(
         "Hopgraph", pattern=r"^[A-Z][A-Za-z0-9]*$", description="Weaviate collections are PREFIX+Chunk, PREFIX+Entity."
     )
@@ -168,6 +185,21 @@ class Settings(BaseSettings):
             value = items
         if isinstance(value, list):
             return [str(u).strip().rstrip("/") for u in value]
+        return value
+
+    @field_validator("weaviate_nodes", mode="before")
+    @classmethod
+    def _node_list(cls, value: object) -> object:
+        """A comma-separated string (or a JSON list in one) of host:http_port:grpc_port as a list."""
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else [n for n in text.split(",") if n.strip()]
+        if isinstance(value, list):
+            nodes = [str(n).strip() for n in value]
+            bad = [n for n in nodes if not re.fullmatch(r"[^\s:]+:\d{1,5}:\d{1,5}", n)]
+            if bad:
+                raise ValueError(f"Weaviate nodes must be host:http_port:grpc_port, not {', '.join(bad)}")
+            return nodes
         return value
 
     @property

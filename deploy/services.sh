@@ -9,6 +9,10 @@
 #   deploy/services.sh build  [neo4j|weaviate]   fetch/build only, start nothing
 #   deploy/services.sh env                       print $HOPGRAPH_SERVICES_DIR/env
 #
+# The target weaviate-cluster (never part of "all") is a 3-node Weaviate cluster on 127.0.0.1,
+# one process per node (weaviate-n1..n3), for replication and failover: its settings are in
+# $HOPGRAPH_SERVICES_DIR/weaviate-cluster.env; "start weaviate-cluster" also restarts a node that died.
+#
 # See deploy/README.md for the environment variables.
 set -euo pipefail
 
@@ -31,6 +35,14 @@ WEAVIATE_DATA_PORT="${HOPGRAPH_WEAVIATE_DATA_PORT:-$((WEAVIATE_GOSSIP_PORT + 1))
 WEAVIATE_RAFT_PORT="${HOPGRAPH_WEAVIATE_RAFT_PORT:-8300}"
 WEAVIATE_RAFT_RPC_PORT="${HOPGRAPH_WEAVIATE_RAFT_RPC_PORT:-$((WEAVIATE_RAFT_PORT + 1))}"
 WEAVIATE_GOMEMLIMIT="${HOPGRAPH_WEAVIATE_GOMEMLIMIT:-2GiB}"
+# The 3-node cluster: node i (1..3) listens on HTTP base+i-1, gRPC base+i-1, gossip base+2(i-1) (data port
+# gossip+1), raft base+2(i-1) (internal RPC raft+1).
+WEAVIATE_CLUSTER_SIZE=3
+WEAVIATE_CLUSTER_HTTP_PORT="${HOPGRAPH_WEAVIATE_CLUSTER_HTTP_PORT:-8181}"
+WEAVIATE_CLUSTER_GRPC_PORT="${HOPGRAPH_WEAVIATE_CLUSTER_GRPC_PORT:-50151}"
+WEAVIATE_CLUSTER_GOSSIP_PORT="${HOPGRAPH_WEAVIATE_CLUSTER_GOSSIP_PORT:-7960}"
+WEAVIATE_CLUSTER_RAFT_PORT="${HOPGRAPH_WEAVIATE_CLUSTER_RAFT_PORT:-8320}"
+WEAVIATE_CLUSTER_GOMEMLIMIT="${HOPGRAPH_WEAVIATE_CLUSTER_GOMEMLIMIT:-1GiB}"
 START_TIMEOUT="${HOPGRAPH_SERVICES_START_TIMEOUT:-180}"
 # Per-user cache of built weaviate-server binaries, shared by every checkout
 # (CI clones the repo afresh each run); empty value disables it.
@@ -104,7 +116,7 @@ pid_of() { # pid_of SERVICE -> prints the pid when our process is alive
     kill -0 "$pid" 2>/dev/null || return 1
     case "$1" in
         neo4j) pattern="org.neo4j.server.CommunityEntryPoint" ;;
-        weaviate) pattern="$WEAVIATE_BIN" ;;
+        weaviate | weaviate-n[0-9]) pattern="$WEAVIATE_BIN" ;;
     esac
     tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$pattern" || return 1
     printf '%s' "$pid"
@@ -381,27 +393,26 @@ build_weaviate() {
     log "weaviate: built in $(($(now) - t0))s"
 }
 
-launch_weaviate() {
-    local pid p
-    if pid="$(pid_of weaviate)"; then
-        log "weaviate: already running (pid $pid)"
-        return 0
-    fi
-    rm -f "$RUN_DIR/weaviate.pid" "$RUN_DIR/weaviate.ports"
-    for p in "$WEAVIATE_HTTP_PORT" "$WEAVIATE_GRPC_PORT" "$WEAVIATE_GOSSIP_PORT" "$WEAVIATE_DATA_PORT" \
-        "$WEAVIATE_RAFT_PORT" "$WEAVIATE_RAFT_RPC_PORT"; do
-        port_open "$p" && die "weaviate: start" \
-            "port $HOST:$p is already in use by another process (see HOPGRAPH_WEAVIATE_*_PORT in deploy/README.md)"
+# run_weaviate SERVICE NODE_NAME DATA_DIR HTTP GRPC GOSSIP RAFT RAFT_JOIN BOOTSTRAP_EXPECT CLUSTER_JOIN GOMEMLIMIT
+# Starts one weaviate-server process (detached) and records its pid and ports under the service name.
+run_weaviate() {
+    local svc="$1" node="$2" data="$3" http="$4" grpc="$5" gossip="$6" raft="$7" raft_join="$8" expect="$9"
+    local join="${10}" memlimit="${11}" key p localhost=false wlog="$LOG_DIR/$1.log"
+    rm -f "$RUN_DIR/$svc.pid" "$RUN_DIR/$svc.ports"
+    for p in "$http" "$grpc" "$gossip" "$((gossip + 1))" "$raft" "$((raft + 1))"; do
+        port_open "$p" && die "$svc: start" \
+            "port $HOST:$p is already in use by another process (see the HOPGRAPH_WEAVIATE_*PORT settings in deploy/README.md)"
     done
     build_weaviate
-    local key wlog="$LOG_DIR/weaviate.log"
     key="$(secret weaviate_api_key)"
-    mkdir -p "$SDIR/weaviate/data"
-    log "weaviate: starting on http://$HOST:$WEAVIATE_HTTP_PORT (gRPC $WEAVIATE_GRPC_PORT)"
+    mkdir -p "$data"
+    # A cluster on one host: memberlist's local profile (fast failure detection), node addresses 127.0.0.1.
+    [[ "$expect" -gt 1 ]] && localhost=true
+    log "$svc: starting on http://$HOST:$http (gRPC $grpc)"
     # env -i: a clean environment, so that no stray WEAVIATE/cluster/module
     # setting of the caller leaks in.
-    env -i PATH="/usr/bin:/bin" HOME="$SDIR/weaviate" TZ=UTC \
-        PERSISTENCE_DATA_PATH="$SDIR/weaviate/data" \
+    env -i PATH="/usr/bin:/bin" HOME="$(dirname "$data")" TZ=UTC \
+        PERSISTENCE_DATA_PATH="$data" \
         DEFAULT_VECTORIZER_MODULE=none \
         ENABLE_MODULES= \
         AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED=false \
@@ -412,24 +423,64 @@ launch_weaviate() {
         PROMETHEUS_MONITORING_ENABLED=false \
         GO_PROFILING_DISABLE=true \
         QUERY_DEFAULTS_LIMIT=25 \
-        GRPC_PORT="$WEAVIATE_GRPC_PORT" \
-        CLUSTER_HOSTNAME="$WEAVIATE_NODE" \
+        GRPC_PORT="$grpc" \
+        CLUSTER_HOSTNAME="$node" \
         CLUSTER_BIND_ADDR="$HOST" \
         CLUSTER_ADVERTISE_ADDR="$HOST" \
-        CLUSTER_GOSSIP_BIND_PORT="$WEAVIATE_GOSSIP_PORT" \
-        CLUSTER_DATA_BIND_PORT="$WEAVIATE_DATA_PORT" \
-        RAFT_PORT="$WEAVIATE_RAFT_PORT" \
-        RAFT_INTERNAL_RPC_PORT="$WEAVIATE_RAFT_RPC_PORT" \
-        RAFT_JOIN="$WEAVIATE_NODE:$WEAVIATE_RAFT_PORT" \
-        RAFT_BOOTSTRAP_EXPECT=1 \
+        CLUSTER_IN_LOCALHOST="$localhost" \
+        CLUSTER_GOSSIP_BIND_PORT="$gossip" \
+        CLUSTER_DATA_BIND_PORT="$((gossip + 1))" \
+        CLUSTER_JOIN="$join" \
+        RAFT_PORT="$raft" \
+        RAFT_INTERNAL_RPC_PORT="$((raft + 1))" \
+        RAFT_JOIN="$raft_join" \
+        RAFT_BOOTSTRAP_EXPECT="$expect" \
         RAFT_TIMEOUTS_MULTIPLIER=1 \
-        GOMEMLIMIT="$WEAVIATE_GOMEMLIMIT" \
+        GOMEMLIMIT="$memlimit" \
         LOG_FORMAT=text \
         LOG_LEVEL=info \
-        setsid "$WEAVIATE_BIN" --host "$HOST" --port "$WEAVIATE_HTTP_PORT" --scheme http \
+        setsid "$WEAVIATE_BIN" --host "$HOST" --port "$http" --scheme http \
         </dev/null >>"$wlog" 2>&1 9>&- &
-    echo $! >"$RUN_DIR/weaviate.pid"
-    printf 'http=%s\ngrpc=%s\n' "$WEAVIATE_HTTP_PORT" "$WEAVIATE_GRPC_PORT" >"$RUN_DIR/weaviate.ports"
+    echo $! >"$RUN_DIR/$svc.pid"
+    printf 'http=%s\ngrpc=%s\n' "$http" "$grpc" >"$RUN_DIR/$svc.ports"
+}
+
+launch_weaviate() {
+    local pid
+    if pid="$(pid_of weaviate)"; then
+        log "weaviate: already running (pid $pid)"
+        return 0
+    fi
+    [[ "$WEAVIATE_DATA_PORT" -eq $((WEAVIATE_GOSSIP_PORT + 1)) ]] ||
+        die "weaviate: start" "HOPGRAPH_WEAVIATE_DATA_PORT must be the gossip port + 1"
+    [[ "$WEAVIATE_RAFT_RPC_PORT" -eq $((WEAVIATE_RAFT_PORT + 1)) ]] ||
+        die "weaviate: start" "HOPGRAPH_WEAVIATE_RAFT_RPC_PORT must be the raft port + 1"
+    run_weaviate weaviate "$WEAVIATE_NODE" "$SDIR/weaviate/data" "$WEAVIATE_HTTP_PORT" "$WEAVIATE_GRPC_PORT" \
+        "$WEAVIATE_GOSSIP_PORT" "$WEAVIATE_RAFT_PORT" "$WEAVIATE_NODE:$WEAVIATE_RAFT_PORT" 1 "" "$WEAVIATE_GOMEMLIMIT"
+}
+
+# cluster_port BASE NODE STEP -> the port of node NODE (1-based)
+cluster_port() { printf '%s' $(($1 + ($2 - 1) * $3)); }
+
+launch_weaviate_cluster() {
+    local i j pid raft_join="" others
+    for ((i = 1; i <= WEAVIATE_CLUSTER_SIZE; i++)); do
+        raft_join+="${raft_join:+,}hopgraph-cluster-$i:$(cluster_port "$WEAVIATE_CLUSTER_RAFT_PORT" "$i" 2)"
+    done
+    for ((i = 1; i <= WEAVIATE_CLUSTER_SIZE; i++)); do
+        if pid="$(pid_of "weaviate-n$i")"; then
+            log "weaviate-n$i: already running (pid $pid)"
+            continue
+        fi
+        others=""
+        for ((j = 1; j <= WEAVIATE_CLUSTER_SIZE; j++)); do
+            ((j == i)) || others+="${others:+,}$HOST:$(cluster_port "$WEAVIATE_CLUSTER_GOSSIP_PORT" "$j" 2)"
+        done
+        run_weaviate "weaviate-n$i" "hopgraph-cluster-$i" "$SDIR/weaviate-cluster/node$i/data" \
+            "$(cluster_port "$WEAVIATE_CLUSTER_HTTP_PORT" "$i" 1)" "$(cluster_port "$WEAVIATE_CLUSTER_GRPC_PORT" "$i" 1)" \
+            "$(cluster_port "$WEAVIATE_CLUSTER_GOSSIP_PORT" "$i" 2)" "$(cluster_port "$WEAVIATE_CLUSTER_RAFT_PORT" "$i" 2)" \
+            "$raft_join" "$WEAVIATE_CLUSTER_SIZE" "$others" "$WEAVIATE_CLUSTER_GOMEMLIMIT"
+    done
 }
 
 weaviate_healthy() { # weaviate_healthy HTTP_PORT GRPC_PORT
@@ -440,22 +491,57 @@ weaviate_healthy() { # weaviate_healthy HTTP_PORT GRPC_PORT
         "http://$HOST:$1/v1/meta" 2>/dev/null
 }
 
-wait_weaviate() {
-    local t0 pid http grpc
+wait_weaviate() { # wait_weaviate [SERVICE]
+    local svc="${1:-weaviate}" t0 pid http grpc
     t0="$(now)"
-    http="$(saved_port weaviate http "$WEAVIATE_HTTP_PORT")"
-    grpc="$(saved_port weaviate grpc "$WEAVIATE_GRPC_PORT")"
+    http="$(saved_port "$svc" http "$WEAVIATE_HTTP_PORT")"
+    grpc="$(saved_port "$svc" grpc "$WEAVIATE_GRPC_PORT")"
     while :; do
-        if ! pid="$(pid_of weaviate)"; then
-            die "weaviate: wait for health" "the Weaviate process exited during startup" "$LOG_DIR/weaviate.log"
+        if ! pid="$(pid_of "$svc")"; then
+            die "$svc: wait for health" "the Weaviate process exited during startup" "$LOG_DIR/$svc.log"
         fi
         weaviate_healthy "$http" "$grpc" && break
         if (($(now) - t0 > START_TIMEOUT)); then
-            die "weaviate: wait for health" "not ready after ${START_TIMEOUT}s (pid $pid still running)" "$LOG_DIR/weaviate.log"
+            die "$svc: wait for health" "not ready after ${START_TIMEOUT}s (pid $pid still running)" "$LOG_DIR/$svc.log"
         fi
         sleep 0.5
     done
-    log "weaviate: healthy on http://$HOST:$http grpc $grpc (pid $pid, waited $(($(now) - t0))s)"
+    log "$svc: healthy on http://$HOST:$http grpc $grpc (pid $pid, waited $(($(now) - t0))s)"
+}
+
+wait_weaviate_cluster() {
+    local i
+    for ((i = 1; i <= WEAVIATE_CLUSTER_SIZE; i++)); do wait_weaviate "weaviate-n$i"; done
+    write_cluster_env
+}
+
+build_weaviate_cluster() { build_weaviate; }
+
+stop_weaviate_cluster() {
+    local i
+    for ((i = 1; i <= WEAVIATE_CLUSTER_SIZE; i++)); do stop_one "weaviate-n$i"; done
+}
+
+status_weaviate_cluster() {
+    local i rc=0
+    for ((i = 1; i <= WEAVIATE_CLUSTER_SIZE; i++)); do status_one "weaviate-n$i" || rc=1; done
+    return "$rc"
+}
+
+write_cluster_env() { # the settings that point hopgraph at the cluster: every node, replication factor 3
+    local i nodes="" tmp="$SDIR/weaviate-cluster.env.tmp"
+    for ((i = 1; i <= WEAVIATE_CLUSTER_SIZE; i++)); do
+        nodes+="${nodes:+,}$HOST:$(cluster_port "$WEAVIATE_CLUSTER_HTTP_PORT" "$i" 1):$(cluster_port "$WEAVIATE_CLUSTER_GRPC_PORT" "$i" 1)"
+    done
+    (
+        umask 077
+        cat >"$tmp" <<EOF
+export HOPGRAPH_WEAVIATE_NODES=$nodes
+export HOPGRAPH_WEAVIATE_REPLICATION_FACTOR=$WEAVIATE_CLUSTER_SIZE
+export HOPGRAPH_WEAVIATE_API_KEY=$(secret weaviate_api_key)
+EOF
+    )
+    mv "$tmp" "$SDIR/weaviate-cluster.env"
 }
 
 # --------------------------------------------------------------- commands ---
@@ -514,14 +600,14 @@ status_one() {
                 return 1
             fi
             ;;
-        weaviate)
+        weaviate | weaviate-n[0-9])
             local http grpc
-            http="$(saved_port weaviate http "$WEAVIATE_HTTP_PORT")"
-            grpc="$(saved_port weaviate grpc "$WEAVIATE_GRPC_PORT")"
+            http="$(saved_port "$svc" http "$WEAVIATE_HTTP_PORT")"
+            grpc="$(saved_port "$svc" grpc "$WEAVIATE_GRPC_PORT")"
             if weaviate_healthy "$http" "$grpc"; then
-                echo "weaviate: healthy (pid $pid, http://$HOST:$http, grpc $HOST:$grpc)"
+                echo "$svc: healthy (pid $pid, http://$HOST:$http, grpc $HOST:$grpc)"
             else
-                echo "weaviate: running but NOT healthy (pid $pid, http://$HOST:$http, grpc $HOST:$grpc)"
+                echo "$svc: running but NOT healthy (pid $pid, http://$HOST:$http, grpc $HOST:$grpc)"
                 return 1
             fi
             ;;
@@ -534,7 +620,7 @@ lock() { # serialise start/stop/build of concurrent invocations
 }
 
 usage() {
-    echo "usage: $0 start|stop|restart|status|build [neo4j|weaviate] | env" >&2
+    echo "usage: $0 start|stop|restart|status|build [neo4j|weaviate|weaviate-cluster] | env" >&2
     exit 2
 }
 
@@ -543,6 +629,7 @@ target="${2:-all}"
 case "$target" in
     all) svcs=(neo4j weaviate) ;;
     neo4j | weaviate) svcs=("$target") ;;
+    weaviate-cluster) svcs=(weaviate_cluster) ;;
     *) usage ;;
 esac
 
@@ -552,12 +639,14 @@ case "$cmd" in
         t_start="$(now)"
         for s in "${svcs[@]}"; do "launch_$s"; done # launch both, then wait: startups overlap
         for s in "${svcs[@]}"; do "wait_$s"; done
-        write_env
+        [[ "$target" == weaviate-cluster ]] || write_env
         log "started ${svcs[*]} in $(($(now) - t_start))s; settings in $ENV_FILE"
         ;;
     stop)
         lock
-        for s in "${svcs[@]}"; do stop_one "$s"; done
+        for s in "${svcs[@]}"; do
+            if [[ "$s" == weaviate_cluster ]]; then stop_weaviate_cluster; else stop_one "$s"; fi
+        done
         ;;
     restart)
         bash "$0" stop "$target"
@@ -565,7 +654,9 @@ case "$cmd" in
         ;;
     status)
         rc=0
-        for s in "${svcs[@]}"; do status_one "$s" || rc=1; done
+        for s in "${svcs[@]}"; do
+            if [[ "$s" == weaviate_cluster ]]; then status_weaviate_cluster || rc=1; else status_one "$s" || rc=1; fi
+        done
         exit "$rc"
         ;;
     build)

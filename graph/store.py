@@ -115,18 +115,12 @@ def open_vector_space(settings: Settings, space: str) -> VectorStore:
 def _open_vectors(settings: Settings, stack: ExitStack, space: str = "", own: bool = False) -> VectorStore:
     """The vector store of ``space``; its closer goes on ``stack`` (``own``: it closes its own database)."""
     if settings.vector_store == "weaviate":
-        from graph.weaviate.connection import Liveness, connect
+        from graph.weaviate.nodes import open_nodes, replication_of
         from graph.weaviate.vector_store import WeaviateVectorStore
 
-        client = connect(
-            settings.weaviate_host, settings.weaviate_http_port, settings.weaviate_grpc_port,
-            settings.weaviate_api_key, settings.weaviate_secure, settings.store_timeout_s,
-        )
-        stack.callback(client.close)
-        liveness = Liveness(settings.weaviate_host, settings.weaviate_http_port, settings.weaviate_secure,
-                            min(settings.store_timeout_s, 5.0))
-        stack.callback(liveness.close)
-        return WeaviateVectorStore(client, settings.weaviate_collection_prefix, liveness, space)
+        nodes = open_nodes(settings)
+        stack.callback(nodes.close)
+        return WeaviateVectorStore(nodes, settings.weaviate_collection_prefix, space, replication_of(settings))
     if settings.vector_store == "embedded":
         from graph.embedded.database import EmbeddedDatabase
         from graph.embedded.vector_store import EmbeddedVectorStore
@@ -167,14 +161,13 @@ def drop_vector_data(settings: Settings) -> None:
         StoreUnavailableError, StoreError: the server failed.
     """
     from graph.weaviate.admin import drop_store_collections
-    from graph.weaviate.connection import connect
+    from graph.weaviate.nodes import open_nodes
 
-    client = connect(settings.weaviate_host, settings.weaviate_http_port, settings.weaviate_grpc_port,
-                     settings.weaviate_api_key, settings.weaviate_secure, settings.store_timeout_s)
+    nodes = open_nodes(settings)
     try:
-        drop_store_collections(client, settings.weaviate_collection_prefix)
+        drop_store_collections(nodes.current("drop collections")[0], settings.weaviate_collection_prefix)
     finally:
-        client.close()
+        nodes.close()
 
 
 def drop_server_data(settings: Settings) -> None:

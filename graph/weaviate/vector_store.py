@@ -12,6 +12,10 @@ Vectorizer none (vectors come from hopgraph's embedder), cosine HNSW for chunks 
 distance, object UUIDs ``generate_uuid5(chunk_id | entity_id)`` so writes are
 idempotent. Vector scores are cosine similarities (``1 - distance``), as in the
 embedded store; keyword scores are Weaviate's BM25 scores.
+
+On a cluster (:mod:`graph.weaviate.nodes`) the collections are created with the configured replication
+factor, reads and writes ask for the configured consistency levels, and a call whose node dies is run
+again on another node (every call made here is idempotent).
 """
 
 from __future__ import annotations
@@ -20,12 +24,10 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Collection as Many
-from functools import partial
 from typing import Any, TypeVar
 
 import numpy as np
-import weaviate
-from weaviate.classes.config import Configure, DataType, Property, Tokenization, VectorDistances
+from weaviate.classes.config import Configure, ConsistencyLevel, DataType, Property, Tokenization, VectorDistances
 from weaviate.classes.data import DataObject
 from weaviate.classes.query import Filter, MetadataQuery
 from weaviate.collections import Collection
@@ -36,12 +38,13 @@ from core.errors import StoreError, StoreUnavailableError
 from graph.model import DocumentBundle, ScoredChunk, ScoredEntity
 from graph.normalize import KEYWORD_STOPWORDS, fold
 from graph.ports import MAX_KEYWORD_MATCHES, Vector, VectorStore
-from graph.weaviate.connection import Liveness, translate_errors
+from graph.weaviate.connection import translate_errors
+from graph.weaviate.nodes import Replication, WeaviateNodes
 
 T = TypeVar("T")
 
 _INSERT_BATCH = 500
-_RECONNECT_S = 5.0  # how long a call rides out a gRPC reconnect while the server is live
+_RECONNECT_S = 5.0  # how long a call rides out a gRPC reconnect (or a move to another node)
 _FILTER_BATCH = 500
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _STOPWORDS = KEYWORD_STOPWORDS
@@ -69,6 +72,19 @@ def _similarity(distance: float | None) -> float:
     return 1.0 - float(distance or 0.0)
 
 
+def _insert_many(objects: Sequence[DataObject[Any, Any]]) -> Callable[[Collection[Any, Any]], Any]:
+    return lambda c: c.data.insert_many(list(objects))
+
+
+def _delete_many(where: Any) -> Callable[[Collection[Any, Any]], Any]:
+    return lambda c: c.data.delete_many(where=where)
+
+
+def _fetch(where: Any, limit: int, key: str, vectors: bool = False) -> Callable[[Collection[Any, Any]], Any]:
+    return lambda c: c.query.fetch_objects(filters=where, limit=limit, return_properties=[key],
+                                           include_vector=vectors)
+
+
 def _id_property(name: str) -> Property:
     return Property(
         name=name, data_type=DataType.TEXT, tokenization=Tokenization.FIELD,
@@ -93,27 +109,30 @@ def space_collections(prefix: str, space: str) -> tuple[str, str]:
 
 
 class WeaviateVectorStore(VectorStore):
-    """VectorStore over a Weaviate server."""
+    """VectorStore over a Weaviate server or cluster."""
 
     def __init__(
-        self, client: weaviate.WeaviateClient, prefix: str = "Hopgraph", liveness: Liveness | None = None,
-        space: str = "",
+        self, nodes: WeaviateNodes, prefix: str = "Hopgraph", space: str = "",
+        replication: Replication | None = None,
     ) -> None:
-        """Use a connected client; create the collections if missing.
+        """Use connected nodes; create the collections if missing.
 
         Args:
-            client: a connected client, closed by :meth:`close`.
+            nodes: the server or cluster nodes, closed by :meth:`close`; with liveness checks (any set made
+                from addresses), a down server fails in milliseconds (the client itself retries gRPC calls
+                for about a minute) and a cluster's call moves to a node that answers.
             prefix: collection name prefix (capitalised, alphanumeric).
             space: the vector space (``""``: the original one).
-            liveness: checked before every call, so that a down server fails in milliseconds
-                (the client itself retries gRPC searches for about a minute); closed by :meth:`close`.
+            replication: replication factor of new collections, consistency levels of calls.
 
         Raises:
             StoreUnavailableError: the server cannot be reached.
             StoreError: the collections cannot be created.
         """
-        self._client = client
-        self._liveness = liveness
+        self._nodes = nodes
+        self._replication = replication or Replication()
+        self._read = ConsistencyLevel(self._replication.read)
+        self._write = ConsistencyLevel(self._replication.write)
         if space and not space.isalnum():
             raise ValueError(f"bad vector space name {space!r}")
         self.space = space
@@ -122,40 +141,50 @@ class WeaviateVectorStore(VectorStore):
             self._ensure(self.chunk_collection, [_id_property("chunk_id"), _id_property("doc_id"),
                                                  Property(name="text", data_type=DataType.TEXT)])
             self._ensure(self.entity_collection, [_id_property("entity_id")], exact=True)
-            self._chunks: Collection[Any, Any] = client.collections.get(self.chunk_collection)
-            self._entities: Collection[Any, Any] = client.collections.get(self.entity_collection)
 
-    def _call(self, what: str, fn: Callable[[], T]) -> T:
-        """Run one idempotent client call: fail fast when the server is down, ride out a reconnect.
+    def _call(self, what: str, name: str, fn: Callable[[Collection[Any, Any]], T], write: bool = False) -> T:
+        """Run one idempotent call on collection ``name`` of a node that answers; ride out a reconnect.
 
-        With a liveness check, an UNAVAILABLE error while the server answers HTTP means the
-        gRPC channel is still reconnecting (e.g. after a restart): the call is retried for a
-        few seconds. Every call made here is idempotent (deterministic UUIDs, deletes by filter).
+        With liveness checks, an UNAVAILABLE error while the node answers HTTP means the gRPC channel is
+        still reconnecting (e.g. after a restart): the call is retried for a few seconds. A call that failed
+        on a node the store has left since (it died; its client was closed under the call) is run again on
+        the new node, at least once however long it took to fail. Every call made here is idempotent
+        (deterministic UUIDs, deletes by filter).
 
         Raises:
             StoreUnavailableError, StoreError: see :func:`translate_errors`.
         """
         deadline = time.monotonic() + _RECONNECT_S
         delay = 0.1
+        moved = False
         while True:
-            if self._liveness is not None:
-                self._liveness.check(what)
+            client, generation = self._nodes.current(what)
             try:
                 with translate_errors(what):
-                    return fn()
-            except StoreUnavailableError:
-                if self._liveness is None or time.monotonic() + delay > deadline:
+                    collection = client.collections.get(name)
+                    return fn(collection.with_consistency_level(self._write if write else self._read))
+            except (StoreError, ValueError) as exc:
+                if self._nodes.retired(generation) and (not moved or time.monotonic() < deadline):
+                    moved = True  # the node died under the call (which may have waited out its timeout): run it
+                    continue  # on the next one
+                if not isinstance(exc, StoreUnavailableError):
+                    raise
+                if not self._nodes.checked or time.monotonic() + delay > deadline:
                     raise
             time.sleep(delay)
             delay = min(2 * delay, 1.0)
 
     def _ensure(self, name: str, properties: list[Property], exact: bool = False) -> None:
-        if self._client.collections.exists(name):
+        client, _ = self._nodes.current("create collections")
+        if client.collections.exists(name):
             return
+        factor = self._replication.factor
+        replication = Configure.replication(factor=factor) if factor > 1 else None
         try:
-            self._client.collections.create(name, properties=properties, vector_config=_vector_config(exact))
+            client.collections.create(name, properties=properties, vector_config=_vector_config(exact),
+                                      replication_config=replication)
         except UnexpectedStatusCodeError:
-            if not self._client.collections.exists(name):  # lost a race with another writer: fine
+            if not client.collections.exists(name):  # lost a race with another writer: fine
                 raise
 
     def drop_collections(self) -> None:
@@ -164,16 +193,17 @@ class WeaviateVectorStore(VectorStore):
         Raises:
             StoreUnavailableError, StoreError: the server failed.
         """
+        client, _ = self._nodes.current("drop collections")
         with translate_errors("drop collections"):
-            self._client.collections.delete([self.chunk_collection, self.entity_collection])
+            client.collections.delete([self.chunk_collection, self.entity_collection])
 
     # -- writes -----------------------------------------------------------------
 
-    def _insert(self, collection: Collection[Any, Any], objects: list[DataObject[Any, Any]], what: str) -> None:
+    def _insert(self, name: str, objects: list[DataObject[Any, Any]], what: str) -> None:
         """Batch-insert (upsert by UUID); any object that fails makes the whole call fail."""
         failed: list[str] = []
         for part in _slices(objects, _INSERT_BATCH):
-            result = self._call(f"insert {what}", partial(collection.data.insert_many, part))
+            result = self._call(f"insert {what}", name, _insert_many(part), write=True)
             failed += [f"{part[i].properties}: {err.message}" for i, err in sorted(result.errors.items())]
         if failed:
             shown = "; ".join(failed[:10]) + (f"; ... ({len(failed)} in all)" if len(failed) > 10 else "")
@@ -208,8 +238,8 @@ class WeaviateVectorStore(VectorStore):
         doc_ids = list(dict.fromkeys(b.document.id for b in bundles))
         for part in _slices(doc_ids, _FILTER_BATCH):
             where = Filter.by_property("doc_id").contains_any(list(part))
-            self._call("delete old chunks", partial(self._chunks.data.delete_many, where=where))
-        self._insert(self._chunks, objects, "chunk")
+            self._call("delete old chunks", self.chunk_collection, _delete_many(where), write=True)
+        self._insert(self.chunk_collection, objects, "chunk")
 
     def upsert_entities(self, entity_ids: Sequence[str], vectors: Vector) -> None:
         """See :meth:`VectorStore.upsert_entities`.
@@ -223,7 +253,7 @@ class WeaviateVectorStore(VectorStore):
             DataObject(properties={"entity_id": eid}, uuid=generate_uuid5(eid), vector=rows[i].tolist())
             for i, eid in enumerate(entity_ids)
         ]
-        self._insert(self._entities, objects, "entity")
+        self._insert(self.entity_collection, objects, "entity")
 
     def delete_document(self, doc_id: str) -> None:
         """See :meth:`VectorStore.delete_document`.
@@ -232,7 +262,7 @@ class WeaviateVectorStore(VectorStore):
             StoreUnavailableError, StoreError: the server failed.
         """
         where = Filter.by_property("doc_id").equal(doc_id)
-        self._call("delete document", partial(self._chunks.data.delete_many, where=where))
+        self._call("delete document", self.chunk_collection, _delete_many(where), write=True)
 
     def delete_entities(self, entity_ids: Sequence[str]) -> None:
         """See :meth:`VectorStore.delete_entities`.
@@ -243,7 +273,7 @@ class WeaviateVectorStore(VectorStore):
         uuids = [generate_uuid5(e) for e in dict.fromkeys(entity_ids)]
         for part in _slices(uuids, _FILTER_BATCH):
             where = Filter.by_id().contains_any(list(part))
-            self._call("delete entities", partial(self._entities.data.delete_many, where=where))
+            self._call("delete entities", self.entity_collection, _delete_many(where), write=True)
 
     # -- reads ------------------------------------------------------------------
 
@@ -261,9 +291,10 @@ class WeaviateVectorStore(VectorStore):
         if k <= 0 or (doc_ids is not None and not doc_ids):
             return []
         filters = _doc_filter(doc_ids, exclude_docs)
-        result = self._call("vector search", partial(
-            self._chunks.query.near_vector, near_vector=np.asarray(vector, dtype=np.float32).tolist(), limit=k,
-            filters=filters, return_metadata=MetadataQuery(distance=True), return_properties=["chunk_id", "doc_id"],
+        near = np.asarray(vector, dtype=np.float32).tolist()
+        result = self._call("vector search", self.chunk_collection, lambda c: c.query.near_vector(
+            near_vector=near, limit=k, filters=filters, return_metadata=MetadataQuery(distance=True),
+            return_properties=["chunk_id", "doc_id"],
         ))
         return [
             ScoredChunk(str(o.properties["chunk_id"]), str(o.properties["doc_id"]), _similarity(o.metadata.distance))
@@ -284,9 +315,9 @@ class WeaviateVectorStore(VectorStore):
         if k <= 0 or not words or (doc_ids is not None and not doc_ids):
             return []
         filters = _doc_filter(doc_ids, ())
-        result = self._call("keyword search", partial(
-            self._chunks.query.bm25, query=" ".join(dict.fromkeys(words)), query_properties=["text"], limit=k,
-            filters=filters, return_metadata=MetadataQuery(score=True), return_properties=["chunk_id", "doc_id"],
+        result = self._call("keyword search", self.chunk_collection, lambda c: c.query.bm25(
+            query=" ".join(dict.fromkeys(words)), query_properties=["text"], limit=k, filters=filters,
+            return_metadata=MetadataQuery(score=True), return_properties=["chunk_id", "doc_id"],
         ))
         return [
             ScoredChunk(str(o.properties["chunk_id"]), str(o.properties["doc_id"]), float(o.metadata.score or 0.0))
@@ -303,8 +334,8 @@ class WeaviateVectorStore(VectorStore):
         terms = [w for w in dict.fromkeys(words) if w]
         if not terms:
             return []
-        result = self._call("keyword matches", partial(
-            self._chunks.query.bm25, query=" ".join(terms), query_properties=["text"], limit=MAX_KEYWORD_MATCHES,
+        result = self._call("keyword matches", self.chunk_collection, lambda c: c.query.bm25(
+            query=" ".join(terms), query_properties=["text"], limit=MAX_KEYWORD_MATCHES,
             filters=_doc_filter(None, exclude_docs), return_properties=["chunk_id", "doc_id", "text"],
         ))
         rows = [(str(o.properties["chunk_id"]), str(o.properties["doc_id"]), str(o.properties["text"]))
@@ -319,9 +350,10 @@ class WeaviateVectorStore(VectorStore):
         """
         if k <= 0:
             return []
-        result = self._call("entity vector search", partial(
-            self._entities.query.near_vector, near_vector=np.asarray(vector, dtype=np.float32).tolist(),
-            limit=min(k, MAX_KEYWORD_MATCHES), distance=None if min_score is None else 1.0 - min_score + 1e-4,
+        near = np.asarray(vector, dtype=np.float32).tolist()
+        result = self._call("entity vector search", self.entity_collection, lambda c: c.query.near_vector(
+            near_vector=near, limit=min(k, MAX_KEYWORD_MATCHES),
+            distance=None if min_score is None else 1.0 - min_score + 1e-4,
             return_metadata=MetadataQuery(distance=True), return_properties=["entity_id"],
         ))
         found = [ScoredEntity(str(o.properties["entity_id"]), _similarity(o.metadata.distance)) for o in result.objects]
@@ -337,9 +369,7 @@ class WeaviateVectorStore(VectorStore):
         present: set[str] = set()
         for part in _slices(ids, _FILTER_BATCH):
             where = Filter.by_id().contains_any([generate_uuid5(e) for e in part])
-            result = self._call("entity lookup", partial(
-                self._entities.query.fetch_objects, filters=where, limit=len(part), return_properties=["entity_id"],
-            ))
+            result = self._call("entity lookup", self.entity_collection, _fetch(where, len(part), "entity_id"))
             present |= {str(o.properties["entity_id"]) for o in result.objects}
         return set(ids) - present
 
@@ -349,10 +379,10 @@ class WeaviateVectorStore(VectorStore):
         Raises:
             StoreUnavailableError, StoreError: the server failed.
         """
-        def read() -> dict[str, str]:
+        def read(c: Collection[Any, Any]) -> dict[str, str]:
             return {str(o.properties["chunk_id"]): str(o.properties["doc_id"])
-                    for o in self._chunks.iterator(return_properties=["chunk_id", "doc_id"])}
-        return self._call("list chunks", read)
+                    for o in c.iterator(return_properties=["chunk_id", "doc_id"])}
+        return self._call("list chunks", self.chunk_collection, read)
 
     def entity_ids(self) -> set[str]:
         """See :meth:`VectorStore.entity_ids`.
@@ -360,9 +390,9 @@ class WeaviateVectorStore(VectorStore):
         Raises:
             StoreUnavailableError, StoreError: the server failed.
         """
-        def read() -> set[str]:
-            return {str(o.properties["entity_id"]) for o in self._entities.iterator(return_properties=["entity_id"])}
-        return self._call("list entities", read)
+        def read(c: Collection[Any, Any]) -> set[str]:
+            return {str(o.properties["entity_id"]) for o in c.iterator(return_properties=["entity_id"])}
+        return self._call("list entities", self.entity_collection, read)
 
     def chunk_vectors(self, chunk_ids: Sequence[str]) -> dict[str, Vector]:
         """See :meth:`VectorStore.chunk_vectors`.
@@ -370,7 +400,7 @@ class WeaviateVectorStore(VectorStore):
         Raises:
             StoreUnavailableError, StoreError: the server failed.
         """
-        return self._vectors_of(self._chunks, "chunk_id", chunk_ids)
+        return self._vectors_of(self.chunk_collection, "chunk_id", chunk_ids)
 
     def entity_vectors(self, entity_ids: Sequence[str]) -> dict[str, Vector]:
         """See :meth:`VectorStore.entity_vectors`.
@@ -378,16 +408,13 @@ class WeaviateVectorStore(VectorStore):
         Raises:
             StoreUnavailableError, StoreError: the server failed.
         """
-        return self._vectors_of(self._entities, "entity_id", entity_ids)
+        return self._vectors_of(self.entity_collection, "entity_id", entity_ids)
 
-    def _vectors_of(self, collection: Collection[Any, Any], key: str, ids: Sequence[str]) -> dict[str, Vector]:
+    def _vectors_of(self, name: str, key: str, ids: Sequence[str]) -> dict[str, Vector]:
         out: dict[str, Vector] = {}
         for part in _slices(list(dict.fromkeys(ids)), _FILTER_BATCH):
             where = Filter.by_id().contains_any([generate_uuid5(i) for i in part])
-            result = self._call(f"read {key} vectors", partial(
-                collection.query.fetch_objects, filters=where, limit=len(part), return_properties=[key],
-                include_vector=True,
-            ))
+            result = self._call(f"read {key} vectors", name, _fetch(where, len(part), key, vectors=True))
             for o in result.objects:
                 named: Any = o.vector  # the unnamed vector comes back as {"default": [...]}
                 vector = named.get("default", next(iter(named.values()), None)) if isinstance(named, dict) else named
@@ -401,7 +428,5 @@ class WeaviateVectorStore(VectorStore):
         self.drop_collections()
 
     def close(self) -> None:
-        """See :meth:`VectorStore.close`: closes the client."""
-        self._client.close()
-        if self._liveness is not None:
-            self._liveness.close()
+        """See :meth:`VectorStore.close`: closes the nodes' client."""
+        self._nodes.close()

@@ -8,6 +8,7 @@ CI never skips the server adapters silently.
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,8 +29,10 @@ from graph.ontology import Ontology
 from graph.ports import GraphStore, VectorStore
 from graph.store import drop_graph_data, drop_vector_data, open_store
 from graph.weaviate.connection import connect
+from graph.weaviate.nodes import open_nodes, replication_of
 from graph.weaviate.vector_store import WeaviateVectorStore
 from tests.conftest import service_missing
+from tests.contract.cluster import WeaviateCluster
 
 
 def _unreachable(service: str, exc: BaseException) -> None:
@@ -100,18 +103,36 @@ def neo4j_graph_store(tmp_path: Path, ontology: Ontology, scheme: str | None = N
         store.close()
 
 
-@pytest.fixture(params=["embedded", "weaviate"])
+@pytest.fixture(scope="session")
+def weaviate_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WeaviateCluster]:
+    """A 3-node Weaviate cluster of this run (deploy/services.sh start weaviate-cluster), stopped at the end."""
+    cluster = WeaviateCluster(tmp_path_factory.mktemp("weaviate-cluster"))
+    try:
+        cluster.start()
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        cluster.stop()
+        service_missing(f"the Weaviate cluster did not start: {exc}")
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=["embedded", "weaviate", "weaviate-cluster"])
 def vector_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorStore]:
-    """An empty VectorStore of each adapter (Weaviate: collections of a unique prefix, dropped after)."""
+    """An empty VectorStore of each adapter (Weaviate: collections of a unique prefix, dropped after; on the
+    3-node cluster with replication factor 3, QUORUM reads and writes)."""
     if request.param == "embedded":
         db = EmbeddedDatabase(tmp_path / "hopgraph.db")
         yield EmbeddedVectorStore(db)
         db.close()
         return
-    request.getfixturevalue("weaviate_available")
-    s = server_settings(tmp_path)
-    client = connect(s.weaviate_host, s.weaviate_http_port, s.weaviate_grpc_port, s.weaviate_api_key)
-    store = WeaviateVectorStore(client, unique_prefix())
+    if request.param == "weaviate":
+        request.getfixturevalue("weaviate_available")
+        s = server_settings(tmp_path)
+    else:
+        s = server_settings(tmp_path, **request.getfixturevalue("weaviate_cluster").overrides)
+    store = WeaviateVectorStore(open_nodes(s), unique_prefix(), replication=replication_of(s))
     try:
         yield store
     finally:
