@@ -146,6 +146,11 @@ class WeaviateNodes:
         return str(self.addresses[self._index]) if self.addresses else "the given client"
 
     @property
+    def several(self) -> bool:
+        """Whether there are nodes to move to."""
+        return len(self.addresses) > 1
+
+    @property
     def checked(self) -> bool:
         """Whether calls are checked for liveness (and may move to another node)."""
         return self._liveness is not None

@@ -27,11 +27,10 @@ from collections.abc import Collection as Many
 from typing import Any, TypeVar
 
 import numpy as np
-from weaviate.classes.config import Configure, ConsistencyLevel, DataType, Property, Tokenization, VectorDistances
+from weaviate.classes.config import ConsistencyLevel
 from weaviate.classes.data import DataObject
 from weaviate.classes.query import Filter, MetadataQuery
 from weaviate.collections import Collection
-from weaviate.exceptions import UnexpectedStatusCodeError
 from weaviate.util import generate_uuid5
 
 from core.errors import StoreError, StoreUnavailableError
@@ -40,6 +39,7 @@ from graph.normalize import KEYWORD_STOPWORDS, fold
 from graph.ports import MAX_KEYWORD_MATCHES, Vector, VectorStore
 from graph.weaviate.connection import translate_errors
 from graph.weaviate.nodes import Replication, WeaviateNodes
+from graph.weaviate.schema import ensure_collections, space_collections
 
 T = TypeVar("T")
 
@@ -85,29 +85,6 @@ def _fetch(where: Any, limit: int, key: str, vectors: bool = False) -> Callable[
                                            include_vector=vectors)
 
 
-def _id_property(name: str) -> Property:
-    return Property(
-        name=name, data_type=DataType.TEXT, tokenization=Tokenization.FIELD,
-        index_filterable=True, index_searchable=False,
-    )
-
-
-def _vector_config(exact: bool) -> Any:
-    """HNSW for chunks; a flat (exact) index for entity names, whose nearest match links a question's
-    phrase, so that linking is the same as on the embedded store."""
-    index = (Configure.VectorIndex.flat(distance_metric=VectorDistances.COSINE) if exact
-             else Configure.VectorIndex.hnsw(distance_metric=VectorDistances.COSINE))
-    return Configure.Vectors.self_provided(
-        vector_index_config=index
-    )
-
-
-def space_collections(prefix: str, space: str) -> tuple[str, str]:
-    """The chunk and entity collection names of ``space`` under ``prefix``."""
-    infix = space[:1].upper() + space[1:]
-    return f"{prefix}{infix}Chunk", f"{prefix}{infix}Entity"
-
-
 class WeaviateVectorStore(VectorStore):
     """VectorStore over a Weaviate server or cluster."""
 
@@ -137,10 +114,9 @@ class WeaviateVectorStore(VectorStore):
             raise ValueError(f"bad vector space name {space!r}")
         self.space = space
         self.chunk_collection, self.entity_collection = space_collections(prefix, space)
+        client, _ = nodes.current("create collections")
         with translate_errors("create collections"):
-            self._ensure(self.chunk_collection, [_id_property("chunk_id"), _id_property("doc_id"),
-                                                 Property(name="text", data_type=DataType.TEXT)])
-            self._ensure(self.entity_collection, [_id_property("entity_id")], exact=True)
+            ensure_collections(client, self.chunk_collection, self.entity_collection, self._replication.factor)
 
     def _call(self, what: str, name: str, fn: Callable[[Collection[Any, Any]], T], write: bool = False) -> T:
         """Run one idempotent call on collection ``name`` of a node that answers; ride out a reconnect.
@@ -148,7 +124,8 @@ class WeaviateVectorStore(VectorStore):
         With liveness checks, an UNAVAILABLE error while the node answers HTTP means the gRPC channel is
         still reconnecting (e.g. after a restart): the call is retried for a few seconds. A call that failed
         on a node the store has left since (it died; its client was closed under the call) is run again on
-        the new node, at least once however long it took to fail. Every call made here is idempotent
+        the new node, at least once however long it took to fail; on a cluster, so is a call that timed out
+        (its coordinating node waited for a replica that died). Every call made here is idempotent
         (deterministic UUIDs, deletes by filter).
 
         Raises:
@@ -167,25 +144,17 @@ class WeaviateVectorStore(VectorStore):
                 if self._nodes.retired(generation) and (not moved or time.monotonic() < deadline):
                     moved = True  # the node died under the call (which may have waited out its timeout): run it
                     continue  # on the next one
+                if self._nodes.several and not moved and "deadline" in str(exc).lower():
+                    # a node coordinating a replicated write can wait out the call's timeout for a replica that
+                    # died under it; the cluster knows by now, and the call is idempotent: once more
+                    moved = True
+                    continue
                 if not isinstance(exc, StoreUnavailableError):
                     raise
                 if not self._nodes.checked or time.monotonic() + delay > deadline:
                     raise
             time.sleep(delay)
             delay = min(2 * delay, 1.0)
-
-    def _ensure(self, name: str, properties: list[Property], exact: bool = False) -> None:
-        client, _ = self._nodes.current("create collections")
-        if client.collections.exists(name):
-            return
-        factor = self._replication.factor
-        replication = Configure.replication(factor=factor) if factor > 1 else None
-        try:
-            client.collections.create(name, properties=properties, vector_config=_vector_config(exact),
-                                      replication_config=replication)
-        except UnexpectedStatusCodeError:
-            if not client.collections.exists(name):  # lost a race with another writer: fine
-                raise
 
     def drop_collections(self) -> None:
         """Delete both collections and everything in them (for tests and resets).
@@ -200,10 +169,16 @@ class WeaviateVectorStore(VectorStore):
     # -- writes -----------------------------------------------------------------
 
     def _insert(self, name: str, objects: list[DataObject[Any, Any]], what: str) -> None:
-        """Batch-insert (upsert by UUID); any object that fails makes the whole call fail."""
+        """Batch-insert (upsert by UUID); any object that fails makes the whole call fail.
+
+        On a cluster the objects a batch could not write are sent once more: a replica that dies under a
+        batch fails the objects it was writing although the others could take them."""
         failed: list[str] = []
         for part in _slices(objects, _INSERT_BATCH):
             result = self._call(f"insert {what}", name, _insert_many(part), write=True)
+            if result.errors and self._nodes.several:
+                part = [part[i] for i in sorted(result.errors)]
+                result = self._call(f"insert {what}", name, _insert_many(part), write=True)
             failed += [f"{part[i].properties}: {err.message}" for i, err in sorted(result.errors.items())]
         if failed:
             shown = "; ".join(failed[:10]) + (f"; ... ({len(failed)} in all)" if len(failed) > 10 else "")

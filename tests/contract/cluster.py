@@ -13,9 +13,11 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from weaviate.classes.config import ConsistencyLevel
+from weaviate.util import generate_uuid5
 
 from graph.model import Chunk, Document, DocumentBundle
-from graph.ports import VectorStore
+from graph.weaviate.vector_store import WeaviateVectorStore
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "deploy" / "services.sh"
@@ -117,10 +119,16 @@ def bundle(doc_id: str, rng: np.random.Generator) -> DocumentBundle:
                           vectors)
 
 
-def missing(store: VectorStore, doc_ids: set[str]) -> set[str]:
-    """The documents of ``doc_ids`` whose chunks a QUORUM read does not find."""
-    found = store.chunk_vectors([f"{d}-c{i}" for d in doc_ids for i in (0, 1)])
-    return {d for d in doc_ids if f"{d}-c0" not in found or f"{d}-c1" not in found}
+def missing(store: WeaviateVectorStore, doc_ids: set[str]) -> set[str]:
+    """The documents of ``doc_ids`` whose chunks a QUORUM read by id does not find.
+
+    By id, not by a filter: a search (a filter is one) runs on one replica, which may lack a write that two
+    others acknowledged until async replication brings it; a read by id asks a quorum of them.
+    """
+    client, _ = store._nodes.current("check")
+    chunks = client.collections.get(store.chunk_collection).with_consistency_level(ConsistencyLevel.QUORUM)
+    return {d for d in doc_ids
+            if any(chunks.query.fetch_object_by_id(generate_uuid5(f"{d}-c{i}")) is None for i in (0, 1))}
 
 
 def converged(counts: dict[str, int], at_least: int) -> bool:

@@ -1,7 +1,7 @@
 """Failover drill on a real 3-node Weaviate cluster (replication factor 3, QUORUM reads and writes).
 
 The node the store is using is SIGKILLed while one thread searches and another writes documents: no search
-fails, no acknowledged document is lost; the node restarted, every node holds every object again.
+fails; the node restarted, every node holds the same objects again and no acknowledged document is lost.
 """
 
 from __future__ import annotations
@@ -86,8 +86,6 @@ def test_node_killed_under_load(weaviate_cluster: WeaviateCluster, cluster_store
     assert search_errors == [], search_errors[:5]
     assert len(searches) > 50 and max(searches) < 10.0, (len(searches), max(searches))
     assert cluster_store._nodes.node != f"127.0.0.1:{weaviate_cluster.http_ports[victim - 1]}"
-    # every acknowledged document is there (read at QUORUM from the two live nodes)
-    assert missing(cluster_store, set(acknowledged)) == set()
     assert len(acknowledged) > 100  # writes went on through the failover
     assert len(write_errors) <= 1, write_errors  # at most the write the kill caught, never acknowledged
 
@@ -101,3 +99,5 @@ def test_node_killed_under_load(weaviate_cluster: WeaviateCluster, cluster_store
             break
         time.sleep(1.0)
     assert converged(counts, 2 * len(acknowledged)), (2 * len(acknowledged), counts)
+    # no acknowledged document was lost (read by id at QUORUM)
+    assert missing(cluster_store, set(acknowledged)) == set()
