@@ -7,6 +7,7 @@ are synchronous and the service calls them from worker threads. Moving to
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -21,6 +22,7 @@ from graph.neo4j.statements import Statements
 T = TypeVar("T")
 
 _UNAVAILABLE = (ServiceUnavailable, SessionExpired, DatabaseUnavailable)
+OUTAGE_HOLD_S = 2.0  # after a call found the server down, calls fail at once for this long
 
 
 @contextmanager
@@ -66,6 +68,8 @@ class Neo4jConnection:
         self.database = database
         self.q = Statements.for_prefix(label_prefix)
         self._timeout = timeout_s
+        self._down_until = 0.0  # see _guard
+        self._down_reason = ""
         with translate_errors("connect"):
             self.driver = neo4j.GraphDatabase.driver(
                 uri,
@@ -84,13 +88,34 @@ class Neo4jConnection:
             self.driver.close()
             raise
 
+    @contextmanager
+    def _guard(self, what: str) -> Iterator[None]:
+        """Translate driver errors; while the server is known to be down, fail at once.
+
+        A call that finds the server down has waited out the driver's retry budget (``timeout_s``); for
+        :data:`OUTAGE_HOLD_S` after it, calls raise at once instead of each waiting as long again (a request
+        makes several), and the first call after that tries the server again.
+
+        Raises:
+            StoreUnavailableError, StoreError: see :func:`translate_errors`.
+        """
+        if time.monotonic() < self._down_until:
+            raise StoreUnavailableError(f"neo4j unavailable during {what}: {self._down_reason}")
+        try:
+            with translate_errors(what):
+                yield
+        except StoreUnavailableError as exc:
+            self._down_reason = str(exc.__cause__ or exc)
+            self._down_until = time.monotonic() + min(OUTAGE_HOLD_S, self._timeout)
+            raise
+
     def read(self, query: str, /, **params: Any) -> list[neo4j.Record]:
         """Run a read query (auto-retried) and return its records.
 
         Raises:
             StoreUnavailableError, StoreError: see :func:`translate_errors`.
         """
-        with translate_errors("read"):
+        with self._guard("read"):
             result = self.driver.execute_query(
                 query, params, database_=self.database, routing_=neo4j.RoutingControl.READ
             )
@@ -105,7 +130,7 @@ class Neo4jConnection:
         def work(tx: neo4j.ManagedTransaction) -> list[list[dict[str, Any]]]:
             return [[r.data() for r in tx.run(statement)] for statement in statements]
 
-        with translate_errors("read"):
+        with self._guard("read"):
             with self.driver.session(
                 database=self.database, bookmark_manager=self.driver.execute_query_bookmark_manager,
                 default_access_mode=neo4j.READ_ACCESS,
@@ -118,7 +143,7 @@ class Neo4jConnection:
         Raises:
             StoreUnavailableError, StoreError: see :func:`translate_errors`.
         """
-        with translate_errors("write"):
+        with self._guard("write"):
             result = self.driver.execute_query(query, params, database_=self.database)
         return list(result.records)
 
@@ -131,7 +156,7 @@ class Neo4jConnection:
         Raises:
             StoreUnavailableError, StoreError: see :func:`translate_errors`.
         """
-        with translate_errors("write transaction"):
+        with self._guard("write transaction"):
             with self.driver.session(
                 database=self.database, bookmark_manager=self.driver.execute_query_bookmark_manager
             ) as session:
