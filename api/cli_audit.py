@@ -29,9 +29,9 @@ def cli_actor() -> str:
 
 def audit_log(app: AppContext) -> AuditLog:
     """The audit log of the data directory's server database, closed with the command."""
-    from service.serverdb import ServerDB, server_db_path
+    from service.serverdb import open_server_db
 
-    db = ServerDB(server_db_path(app.settings.data_dir))
+    db = open_server_db(app.settings)
     click.get_current_context().call_on_close(db.close)
     return AuditLog(db)
 

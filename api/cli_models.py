@@ -14,11 +14,11 @@ from api.cli_errors import handle_errors
 from service.context import AppContext
 from service.model_registry import KINDS, ModelEntry, ModelRegistry
 from service.registry import reader_path
-from service.serverdb import ServerDB, server_db_path
+from service.serverdb import open_server_db
 
 
 def _registry(app: AppContext) -> ModelRegistry:
-    return ModelRegistry(ServerDB(server_db_path(app.settings.data_dir)))
+    return ModelRegistry(open_server_db(app.settings))
 
 
 def _line(e: ModelEntry) -> str:
@@ -145,7 +145,7 @@ def models_promote(app: AppContext, kind: str, name: str, golden: Path | None, c
     path = golden or golden_path(evaluated)
     if not path.is_file():
         raise click.UsageError(f"no golden set at {path}: pass --golden FILE")
-    result = promote(evaluated, ServerDB(server_db_path(app.settings.data_dir)), audit_log(app), cli_actor(),
+    result = promote(evaluated, open_server_db(app.settings), audit_log(app), cli_actor(),
                      kind, name, load_questions(path, limit), force=force)
     click.echo(result.table())
     for reason in result.reasons:
@@ -170,7 +170,7 @@ def models_rollback(app: AppContext, kind: str, collection: str | None) -> None:
     if kind == "embedder":
         rollback_embedder(app, collection)
         return
-    was, now = rollback(ServerDB(server_db_path(app.settings.data_dir)), audit_log(app), cli_actor(), kind)
+    was, now = rollback(open_server_db(app.settings), audit_log(app), cli_actor(), kind)
     click.echo(f"rolled back from {was} to {now or 'the settings’ own ' + kind}")
 
 

@@ -32,9 +32,9 @@ def keys() -> None:
 
 def _key_store(app: AppContext):  # type: ignore[no-untyped-def]
     from service.keys import KeyStore
-    from service.serverdb import ServerDB, server_db_path
+    from service.serverdb import open_server_db
 
-    db = ServerDB(server_db_path(app.settings.data_dir))
+    db = open_server_db(app.settings)
     click.get_current_context().call_on_close(db.close)
     return KeyStore(db)
 

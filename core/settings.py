@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     weaviate_collection_prefix: str = Field(
         "Hopgraph", pattern=r"^[A-Z][A-Za-z0-9]*$", description="Weaviate collections are PREFIX+Chunk, PREFIX+Entity."
     )
+    server_db_url: str = Field(
+        "", description="The server's own state (API keys, jobs, audit log, model registry, usage, review queue) "
+        "in PostgreSQL (postgresql://user:password@host:port/db), shared by API replicas on several hosts; empty: "
+        "the SQLite file DATA_DIR/server.db of one host."
+    )
     store_timeout_s: float = Field(30.0, gt=0, description="Connect/query timeout of the Neo4j and Weaviate clients.")
     store_repair_after_s: float = Field(
         3600.0, gt=0, description="A pending write of another, possibly live, host is repaired after this long."

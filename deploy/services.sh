@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # hopgraph local services: Neo4j Community (from Maven Central jars, run on the
-# JDK) and Weaviate (built from its Go module), both bound to 127.0.0.1 only.
+# JDK), Weaviate (built from its Go module) and PostgreSQL (Debian's packages: the
+# shared server state of API replicas), all bound to 127.0.0.1 only.
 #
-#   deploy/services.sh start  [neo4j|weaviate]   build if needed, start, wait healthy
+#   deploy/services.sh start  [neo4j|weaviate|postgres]   build if needed, start, wait healthy
 #   deploy/services.sh stop   [neo4j|weaviate]   stop (SIGTERM, then SIGKILL after a timeout)
 #   deploy/services.sh restart [neo4j|weaviate]
 #   deploy/services.sh status [neo4j|weaviate]   exit 0 only if every named service is healthy
@@ -35,6 +36,7 @@ WEAVIATE_DATA_PORT="${HOPGRAPH_WEAVIATE_DATA_PORT:-$((WEAVIATE_GOSSIP_PORT + 1))
 WEAVIATE_RAFT_PORT="${HOPGRAPH_WEAVIATE_RAFT_PORT:-8300}"
 WEAVIATE_RAFT_RPC_PORT="${HOPGRAPH_WEAVIATE_RAFT_RPC_PORT:-$((WEAVIATE_RAFT_PORT + 1))}"
 WEAVIATE_GOMEMLIMIT="${HOPGRAPH_WEAVIATE_GOMEMLIMIT:-2GiB}"
+PG_PORT="${HOPGRAPH_POSTGRES_PORT:-55432}"
 # The 3-node cluster: node i (1..3) listens on HTTP base+i-1, gRPC base+i-1, gossip base+2(i-1) (data port
 # gossip+1), raft base+2(i-1) (internal RPC raft+1).
 WEAVIATE_CLUSTER_SIZE=3
@@ -56,6 +58,7 @@ WEAVIATE_VERSION=v1.38.13
 WEAVIATE_PATCH_REV=loopback1
 WEAVIATE_NODE=hopgraph-node1 # CLUSTER_HOSTNAME; the raft state remembers it: keep it fixed
 
+PG_HOME="$SDIR/postgres"
 NEO4J_POM="$DEPLOY_DIR/neo4j/pom.xml"
 NEO4J_HOME="$SDIR/neo4j"
 NEO4J_LIB="$NEO4J_HOME/lib"
@@ -117,6 +120,7 @@ pid_of() { # pid_of SERVICE -> prints the pid when our process is alive
     case "$1" in
         neo4j) pattern="org.neo4j.server.CommunityEntryPoint" ;;
         weaviate | weaviate-n[0-9]) pattern="$WEAVIATE_BIN" ;;
+        postgres) pattern="$PG_HOME/data" ;;
     esac
     tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$pattern" || return 1
     printf '%s' "$pid"
@@ -544,6 +548,81 @@ EOF
     mv "$tmp" "$SDIR/weaviate-cluster.env"
 }
 
+# ---------------------------------------------------------------- postgres ---
+# The server state of API replicas (server_db_url): PostgreSQL from Debian's packages, one cluster in
+# $SDIR/postgres, user and database "hopgraph" with a generated password, TCP on 127.0.0.1 only.
+pg_bin() { # the directory of PostgreSQL's server binaries
+    local d
+    for d in "${HOPGRAPH_PG_BINDIR:-}" "$(pg_config --bindir 2>/dev/null || true)" /usr/lib/postgresql/*/bin; do
+        [[ -n "$d" && -x "$d/postgres" && -x "$d/initdb" ]] && { printf '%s' "$d"; return 0; }
+    done
+    die "postgres: find binaries" "PostgreSQL's server binaries not found (bash deploy/debian-tools.sh installs them; or set HOPGRAPH_PG_BINDIR)"
+}
+
+as_pg() { # run as the postgres user when root (PostgreSQL refuses to run as root), else as is
+    if [[ "$(id -u)" -eq 0 ]]; then setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"; else "$@"; fi
+}
+
+build_postgres() { pg_bin >/dev/null; }
+
+launch_postgres() {
+    local pid bin plog="$LOG_DIR/postgres.log"
+    if pid="$(pid_of postgres)"; then
+        log "postgres: already running (pid $pid)"
+        return 0
+    fi
+    rm -f "$RUN_DIR/postgres.pid" "$RUN_DIR/postgres.ports"
+    port_open "$PG_PORT" && die "postgres: start" "port $HOST:$PG_PORT is already in use by another process (set HOPGRAPH_POSTGRES_PORT)"
+    bin="$(pg_bin)"
+    mkdir -p "$PG_HOME/run"
+    : >>"$plog"
+    [[ "$(id -u)" -eq 0 ]] && chown postgres: "$PG_HOME" "$PG_HOME/run" "$plog"
+    if [[ ! -s "$PG_HOME/data/PG_VERSION" ]]; then
+        local pwfile="$PG_HOME/.pw"
+        rm -rf "$PG_HOME/data"
+        (umask 077 && secret postgres_password >"$pwfile")
+        [[ "$(id -u)" -eq 0 ]] && chown postgres: "$pwfile"
+        log "postgres: creating the cluster in $PG_HOME/data (initdb)"
+        if ! as_pg "$bin/initdb" -D "$PG_HOME/data" -U hopgraph --pwfile="$pwfile" --auth=scram-sha-256 \
+            -E UTF8 --no-locale >>"$plog" 2>&1; then
+            rm -f "$pwfile"
+            die "postgres: initdb" "initdb failed" "$plog"
+        fi
+        rm -f "$pwfile"
+    fi
+    log "postgres: starting on $HOST:$PG_PORT"
+    local -a as=()  # not through as_pg: a function run in the background would be a subshell, not the server
+    [[ "$(id -u)" -eq 0 ]] && as=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+    "${as[@]}" setsid "$bin/postgres" -D "$PG_HOME/data" -c listen_addresses="$HOST" -p "$PG_PORT" \
+        -c unix_socket_directories="$PG_HOME/run" -c max_connections=200 -c shared_buffers=64MB \
+        </dev/null >>"$plog" 2>&1 9>&- &
+    echo $! >"$RUN_DIR/postgres.pid"
+    printf 'port=%s\n' "$PG_PORT" >"$RUN_DIR/postgres.ports"
+}
+
+postgres_healthy() { # postgres_healthy PORT [DATABASE]
+    PGPASSWORD="$(cat "$SECRETS_DIR/postgres_password" 2>/dev/null)" PGCONNECT_TIMEOUT=3 \
+        psql -h "$HOST" -p "$1" -U hopgraph -d "${2:-hopgraph}" -tAc 'SELECT 1' >/dev/null 2>&1
+}
+
+wait_postgres() {
+    local t0 pid port
+    t0="$(now)"
+    port="$(saved_port postgres port "$PG_PORT")"
+    while :; do
+        pid="$(pid_of postgres)" || die "postgres: wait for health" "the PostgreSQL process exited during startup" "$LOG_DIR/postgres.log"
+        postgres_healthy "$port" postgres && break
+        (($(now) - t0 > START_TIMEOUT)) && die "postgres: wait for health" "not ready after ${START_TIMEOUT}s" "$LOG_DIR/postgres.log"
+        sleep 0.3
+    done
+    if ! postgres_healthy "$port"; then
+        PGPASSWORD="$(secret postgres_password)" psql -h "$HOST" -p "$port" -U hopgraph -d postgres -qc \
+            'CREATE DATABASE hopgraph' >>"$LOG_DIR/postgres.log" 2>&1 ||
+            die "postgres: create database" "CREATE DATABASE hopgraph failed" "$LOG_DIR/postgres.log"
+    fi
+    log "postgres: healthy on $HOST:$port (pid $pid, waited $(($(now) - t0))s)"
+}
+
 # --------------------------------------------------------------- commands ---
 write_env() {
     local tmp="$ENV_FILE.tmp"
@@ -557,6 +636,7 @@ export HOPGRAPH_WEAVIATE_HOST=$HOST
 export HOPGRAPH_WEAVIATE_HTTP_PORT=$(saved_port weaviate http "$WEAVIATE_HTTP_PORT")
 export HOPGRAPH_WEAVIATE_GRPC_PORT=$(saved_port weaviate grpc "$WEAVIATE_GRPC_PORT")
 export HOPGRAPH_WEAVIATE_API_KEY=$(secret weaviate_api_key)
+export HOPGRAPH_POSTGRES_URL=postgresql://hopgraph:$(secret postgres_password)@$HOST:$(saved_port postgres port "$PG_PORT")/hopgraph
 EOF
     )
     mv "$tmp" "$ENV_FILE"
@@ -571,7 +651,8 @@ stop_one() {
     fi
     log "$svc: stopping (pid $pid)"
     t0="$(now)"
-    kill -TERM "$pid" 2>/dev/null || true
+    # PostgreSQL: SIGINT is its fast shutdown (SIGTERM would wait for every client to disconnect)
+    if [[ "$svc" == postgres ]]; then kill -INT "$pid" 2>/dev/null || true; else kill -TERM "$pid" 2>/dev/null || true; fi
     while kill -0 "$pid" 2>/dev/null; do
         if (($(now) - t0 >= STOP_TIMEOUT)); then
             log "$svc: still running after ${STOP_TIMEOUT}s, sending SIGKILL"
@@ -600,6 +681,16 @@ status_one() {
                 return 1
             fi
             ;;
+        postgres)
+            local port
+            port="$(saved_port postgres port "$PG_PORT")"
+            if postgres_healthy "$port"; then
+                echo "postgres: healthy (pid $pid, $HOST:$port)"
+            else
+                echo "postgres: running but NOT healthy (pid $pid, $HOST:$port)"
+                return 1
+            fi
+            ;;
         weaviate | weaviate-n[0-9])
             local http grpc
             http="$(saved_port "$svc" http "$WEAVIATE_HTTP_PORT")"
@@ -620,15 +711,15 @@ lock() { # serialise start/stop/build of concurrent invocations
 }
 
 usage() {
-    echo "usage: $0 start|stop|restart|status|build [neo4j|weaviate|weaviate-cluster] | env" >&2
+    echo "usage: $0 start|stop|restart|status|build [neo4j|weaviate|postgres|weaviate-cluster] | env" >&2
     exit 2
 }
 
 cmd="${1:-}"
 target="${2:-all}"
 case "$target" in
-    all) svcs=(neo4j weaviate) ;;
-    neo4j | weaviate) svcs=("$target") ;;
+    all) svcs=(neo4j weaviate postgres) ;;
+    neo4j | weaviate | postgres) svcs=("$target") ;;
     weaviate-cluster) svcs=(weaviate_cluster) ;;
     *) usage ;;
 esac

@@ -23,7 +23,7 @@ from retrieval.chain import ChainReader
 from retrieval.retriever import Retriever
 from service import collections, model_stamps
 from service.model_registry import reader_settings
-from service.serverdb import ServerDB, server_db_path
+from service.serverdb import open_server_db
 from service.vector_spaces import Embedders
 from service.views import Reading, Views
 
@@ -96,7 +96,7 @@ class AppContext:
     @cached_property
     def llm(self) -> ChatModel:
         """The local LLM (loaded once, on first use): the promoted reader unless the settings name one."""
-        db = ServerDB(server_db_path(self.settings.data_dir))
+        db = open_server_db(self.settings)
         try:
             settings = reader_settings(self.settings, db)
         finally:

@@ -34,7 +34,7 @@ from inference.embedder import Embedder, load_embedder
 from service import collections, curation
 from service.jobs import Job, JobStore
 from service.review import ReviewQueue
-from service.serverdb import ServerDB, server_db_path
+from service.serverdb import open_server_db
 from service.vector_spaces import Embedders
 
 if TYPE_CHECKING:
@@ -173,7 +173,7 @@ class IngestWorker:
     def run_forever(self) -> None:
         """Wait for the ingest lock, then run jobs until ``stop`` (or the parent process is gone)."""
         lock = _Lock(self._settings.data_dir / "ingest.lock")
-        db = ServerDB(server_db_path(self._settings.data_dir))
+        db = open_server_db(self._settings)
         jobs = JobStore(db)
         try:
             while not lock.try_acquire():
@@ -259,7 +259,7 @@ class IngestWorker:
             jobs.finish(job.id, "failed", None, [], error=f"collection {job.collection} has no golden set "
                         "(PUT /v1/collections/{collection}/golden)")
             return
-        db = ServerDB(server_db_path(self._settings.data_dir))
+        db = open_server_db(self._settings)
         try:
             result = promote(csettings, db, AuditLog(db), f"key:{job.key_id}", str(job.payload["kind"]),
                              str(job.payload["name"]), load_questions(golden, None),

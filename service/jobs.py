@@ -110,8 +110,8 @@ class JobStore:
 
     def recent(self, collection: str, offset: int = 0, limit: int = 50, key_id: str | None = None) -> list[Job]:
         """Jobs of ``collection``, newest first (with ``key_id``: those that key created, or without ACLs)."""
-        mine = (" AND (key_id=? OR (json_extract(payload, '$.acl') IS NULL"
-                " AND json_extract(payload, '$.restricted') IS NULL))") if key_id is not None else ""
+        mine = (f" AND (key_id=? OR ({self._db.json_text('payload', 'acl')} IS NULL"
+                f" AND {self._db.json_text('payload', 'restricted')} IS NULL))") if key_id is not None else ""
         rows = self._db.read(
             f"SELECT * FROM jobs WHERE collection=?{mine} ORDER BY created_at DESC, id LIMIT ? OFFSET ?",  # noqa: S608
             (collection, *([key_id] if key_id is not None else []), limit, offset),
@@ -206,7 +206,7 @@ class JobStore:
     def ingested_documents(self) -> dict[str, int]:
         """Documents written by finished jobs, per collection (a counter for metrics)."""
         rows = self._db.read(
-            "SELECT collection, SUM(CAST(json_extract(report, '$.documents') AS INTEGER)) FROM jobs"
+            f"SELECT collection, SUM(CAST({self._db.json_text('report', 'documents')} AS INTEGER)) FROM jobs"  # noqa: S608
             " WHERE report IS NOT NULL GROUP BY collection"
         )
         return {str(r[0]): int(r[1] or 0) for r in rows}

@@ -36,7 +36,7 @@ from service import collections, heap, model_stamps
 from service.drift import GoldenCentroid
 from service.entity_cache import CachedEntities
 from service.model_registry import reader_settings
-from service.serverdb import ServerDB, server_db_path
+from service.serverdb import ServerDB, open_server_db
 from service.vector_spaces import Embedders
 from service.views import Reading, Views
 
@@ -105,7 +105,7 @@ class SharedModels:
             if self._llm is None or now - self._llm_checked > READER_CHECK_S:
                 self._llm_checked = now
                 if self._db is None:
-                    self._db = ServerDB(server_db_path(self.settings.data_dir))
+                    self._db = open_server_db(self.settings)
                 wanted = reader_settings(self.settings, self._db)
                 if self._llm is None or wanted.llm_model != self._llm_model:
                     with MODEL_LOAD_LOCK:

@@ -46,8 +46,8 @@ DOCUMENTS = "SELECT DISTINCT doc_id FROM proposals WHERE collection = ?"
 DELETE_PENDING = "DELETE FROM proposals WHERE collection = ? AND status = 'pending' AND doc_id = ?"
 DELETE_DOCUMENT = "DELETE FROM proposals WHERE collection = ? AND doc_id = ?"
 DELETE_COLLECTION = "DELETE FROM proposals WHERE collection = ?"
-INSERT = ("INSERT OR IGNORE INTO proposals (collection, id, kind, doc_id, relation, confidence, body, status,"
-          " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)")
+INSERT = ("INSERT INTO proposals (collection, id, kind, doc_id, relation, confidence, body, status,"
+          " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT DO NOTHING")
 MARK = "UPDATE proposals SET status = ?, decided_at = ?, decided_by = ? WHERE collection = ? AND id = ?"
 REOPEN = ("UPDATE proposals SET status = 'pending', decided_at = NULL, decided_by = NULL"
           " WHERE collection = ? AND id = ?")

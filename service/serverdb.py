@@ -1,8 +1,10 @@
 """The server's own small database: API keys, ingest jobs, audit log, the model registry, usage, the
 curators' review queue.
 
-One SQLite file (``DATA_DIR/server.db``, WAL) shared by the CLI, every server
-worker process and the ingest worker; each process opens its own connection.
+By default one SQLite file (``DATA_DIR/server.db``, WAL) shared by the CLI, every server
+worker process and the ingest worker of one host; each process opens its own connection.
+With ``server_db_url`` set, a PostgreSQL database that API replicas on several hosts share
+(:mod:`service.serverdb_pg`): the same tables and statements, the same interface (:class:`ServerDB`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import StoreError, StoreUnavailableError
+from core.settings import Settings
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS keys (
@@ -75,7 +78,11 @@ def _translate(exc: sqlite3.Error, what: str) -> StoreError:
 
 
 class ServerDB:
-    """A thread-safe connection to ``server.db``."""
+    """A thread-safe connection to ``server.db``; also the interface of every server database
+    (:class:`service.serverdb_pg.PostgresServerDB`). Statements use ``?`` placeholders and the SQL both
+    SQLite and PostgreSQL read; where they differ, ask the database (:meth:`json_text`)."""
+
+    dialect = "sqlite"
 
     def __init__(self, path: Path) -> None:
         """Open (creating if needed) the database.
@@ -130,6 +137,10 @@ class ServerDB:
                 self._conn.execute("ROLLBACK")
                 raise
 
+    def json_text(self, column: str, key: str) -> str:
+        """SQL for the text of top-level ``key`` of the JSON in ``column`` (NULL when absent)."""
+        return f"json_extract({column}, '$.{key}')"
+
     def close(self) -> None:
         """Close the connection."""
         with self._lock:
@@ -137,5 +148,18 @@ class ServerDB:
 
 
 def server_db_path(data_dir: Path) -> Path:
-    """Where the server database of ``data_dir`` lives."""
+    """Where the SQLite server database of ``data_dir`` lives."""
     return data_dir / "server.db"
+
+
+def open_server_db(settings: Settings) -> ServerDB:
+    """The settings' server database: PostgreSQL at ``server_db_url``, else the SQLite file of the data dir.
+
+    Raises:
+        StoreError: it cannot be opened (StoreUnavailableError: PostgreSQL cannot be reached).
+    """
+    if settings.server_db_url:
+        from service.serverdb_pg import PostgresServerDB
+
+        return PostgresServerDB(settings.server_db_url, settings.store_timeout_s)
+    return ServerDB(server_db_path(settings.data_dir))

@@ -111,7 +111,7 @@ _UPSERT = (
     "INSERT INTO usage(second, collection, key_id, endpoint, " + ", ".join(_COLUMNS) + ") "
     "VALUES (?, ?, ?, ?, " + ", ".join("?" * len(_COLUMNS)) + ") "
     "ON CONFLICT(second, collection, key_id, endpoint) DO UPDATE SET "
-    + ", ".join(f"{c} = {c} + excluded.{c}" for c in _COLUMNS)
+    + ", ".join(f"{c} = usage.{c} + excluded.{c}" for c in _COLUMNS)
 )
 
 _SUMMARY = (  # fixed column names only; every value is a bound parameter

@@ -26,7 +26,7 @@ from service.jobs import JobStore
 from service.keys import KeyStore
 from service.registry import CollectionRegistry, SharedModels
 from service.review import ReviewQueue
-from service.serverdb import ServerDB
+from service.serverdb import ServerDB, open_server_db
 from service.usage import FLUSH_EVERY_S, CpuMeter, UsageLog
 
 log = logging.getLogger("hopgraph.api")
@@ -111,7 +111,7 @@ def build_runtime(settings: Settings, metrics_dir: Path | None = None) -> Runtim
     """
     models = SharedModels(settings)
     registry = CollectionRegistry(settings, models)
-    db = ServerDB(settings.data_dir / "server.db")
+    db = open_server_db(settings)
     table = settings.data_dir / "ratelimit.bin"
     try:
         buckets = TokenBuckets(settings.api_rate_per_s, settings.api_rate_burst, table)
