@@ -159,6 +159,10 @@ class Settings(BaseSettings):
         5, ge=0, le=19,
         description="Niceness of the ingest worker (process mode): higher favours queries, lower favours ingest.",
     )
+    api_job_lease_s: float = Field(
+        30.0, gt=0, description="With a shared server database (server_db_url): a replica's claim on a job lasts "
+        "this long unless renewed; another replica takes over a job whose holder died after this long."
+    )
     api_shutdown_grace_s: float = Field(
         10.0, ge=0, description="At shutdown a running ingest job may finish for this long, then it is interrupted."
     )

@@ -15,7 +15,9 @@ import fcntl
 import functools
 import logging
 import os
+import secrets
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -32,9 +34,9 @@ from graph.ontology import Ontology, load_ontology
 from graph.store import open_store
 from inference.embedder import Embedder, load_embedder
 from service import collections, curation
-from service.jobs import Job, JobStore
+from service.jobs import Job, JobStore, LeaseKeeper
 from service.review import ReviewQueue
-from service.serverdb import open_server_db
+from service.serverdb import ServerDB, open_server_db
 from service.vector_spaces import Embedders
 
 if TYPE_CHECKING:
@@ -141,6 +143,7 @@ class IngestWorker:
         self._nlp: NlpRunner | None = None
         self._queue: ReviewQueue | None = None
         self._parent = os.getppid()
+        self._lease: LeaseKeeper | None = None  # the running job's, with a shared server database
 
     @staticmethod
     def _load_embedder(settings: Settings) -> Embedder:
@@ -171,9 +174,21 @@ class IngestWorker:
         return os.getppid() != self._parent
 
     def run_forever(self) -> None:
-        """Wait for the ingest lock, then run jobs until ``stop`` (or the parent process is gone)."""
-        lock = _Lock(self._settings.data_dir / "ingest.lock")
+        """Wait for the ingest lock, then run jobs until ``stop`` (or the parent process is gone).
+
+        With a shared server database (``server_db_url``: API replicas, maybe on several hosts) there is no host
+        lock: every replica's worker claims jobs as leases (see :mod:`service.jobs`) and runs them at once.
+        """
         db = open_server_db(self._settings)
+        if self._settings.server_db_url:
+            try:
+                self._run_leased(db)
+            finally:
+                db.close()
+                if self._nlp is not None:
+                    self._nlp.close()
+            return
+        lock = _Lock(self._settings.data_dir / "ingest.lock")
         jobs = JobStore(db)
         try:
             while not lock.try_acquire():
@@ -193,6 +208,23 @@ class IngestWorker:
             db.close()
             if self._nlp is not None:
                 self._nlp.close()
+
+    def _run_leased(self, db: ServerDB) -> None:
+        owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        jobs = JobStore(db, owner, self._settings.api_job_lease_s)
+        while not self._control.stop.is_set() and not self._orphaned():
+            job = jobs.claim()
+            if job is None:
+                self._control.stop.wait(self._poll_s)
+                continue
+            if job.attempts > 1:
+                log.info("job %s taken over (attempt %d) by %s", job.id, job.attempts, owner)
+            with LeaseKeeper(jobs, job.id) as lease:
+                self._lease = lease
+                try:
+                    self.run_job(jobs, job)
+                finally:
+                    self._lease = None
 
     def _review(self, job: Job) -> ProposalSink | None:
         """Where the job's review items go: the collection's review queue in the jobs' database."""
@@ -321,6 +353,8 @@ class IngestWorker:
                 nonlocal last
                 if self._control.abort.is_set() or self._orphaned():
                     raise JobInterrupted("the ingest worker is stopping")
+                if self._lease is not None and self._lease.lost.is_set():
+                    raise JobInterrupted("another replica took the job over")
                 if jobs.cancel_requested(job.id):
                     raise JobCancelled("cancelled")
                 now = time.monotonic()

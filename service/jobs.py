@@ -4,19 +4,28 @@ States: ``queued`` -> ``running`` -> ``succeeded`` | ``failed`` | ``cancelled``;
 running when its worker stopped is ``interrupted`` and is queued again when an
 ingest worker next starts (ingest is idempotent by content hash, so a re-run
 completes it).
+
+Leases (API replicas sharing a PostgreSQL server database): a store made with an ``owner`` claims a job as a
+lease that the owner renews while it runs (:meth:`JobStore.renew`); another replica may take over a running job
+whose lease has run out (its holder died) and an interrupted one, and a holder that lost its lease can no longer
+record the job's end (:meth:`JobStore.finish` returns False): each job ends exactly once.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.errors import ConflictError, NotFoundError
+from core.errors import ConflictError, NotFoundError, StoreError
 from service.serverdb import ServerDB
+
+log = logging.getLogger(__name__)
 
 STATES = ("queued", "running", "succeeded", "failed", "cancelled", "interrupted")
 FINISHED = ("succeeded", "failed", "cancelled")
@@ -71,8 +80,16 @@ def restricted(job: Job) -> bool:
 class JobStore:
     """Creates, claims and updates jobs; safe across processes (SQLite transactions)."""
 
-    def __init__(self, db: ServerDB) -> None:
+    def __init__(self, db: ServerDB, owner: str | None = None, lease_s: float = 30.0) -> None:
+        """Jobs in ``db``; with ``owner``, claims are leases of ``lease_s`` seconds (see the module)."""
+        self._owner = owner
+        self._lease_s = lease_s
         self._db = db
+
+    @property
+    def lease_s(self) -> float:
+        """How long a claim lasts unless renewed."""
+        return self._lease_s
 
     @property
     def db(self) -> ServerDB:
@@ -128,18 +145,36 @@ class JobStore:
         return int(rows[0][0])
 
     def claim(self) -> Job | None:
-        """Move the oldest queued job to ``running`` and return it (None when there is none)."""
+        """Move the oldest queued job to ``running`` and return it (None when there is none).
+
+        With an owner: also an interrupted job, or a running one whose lease ran out, and the claim is a lease.
+        """
         with self._db.write() as conn:
-            row = conn.execute("SELECT * FROM jobs WHERE state='queued' ORDER BY created_at, id LIMIT 1").fetchone()
+            now = time.time()
+            if self._owner is None:
+                row = conn.execute("SELECT * FROM jobs WHERE state='queued' ORDER BY created_at, id LIMIT 1").fetchone()
+            else:
+                row = conn.execute(
+                    "SELECT * FROM jobs WHERE state IN ('queued', 'interrupted')"
+                    " OR (state='running' AND lease_until < ?) ORDER BY created_at, id LIMIT 1", (now,),
+                ).fetchone()
             if row is None:
                 return None
-            now = time.time()
+            until = now + self._lease_s if self._owner is not None else None
             conn.execute(
-                "UPDATE jobs SET state='running', started_at=?, attempts=attempts+1 WHERE id=?", (now, row["id"])
+                "UPDATE jobs SET state='running', started_at=?, attempts=attempts+1, lease_owner=?, lease_until=?"
+                " WHERE id=?", (now, self._owner, until, row["id"]),
             )
         job = _job(row)
         job.state, job.started_at, job.attempts = "running", now, job.attempts + 1
         return job
+
+    def renew(self, job_id: str) -> bool:
+        """Extend this owner's lease on a running job; False when it holds it no more (taken over, or ended)."""
+        with self._db.write() as conn:
+            cur = conn.execute("UPDATE jobs SET lease_until=? WHERE id=? AND lease_owner=? AND state='running'",
+                               (time.time() + self._lease_s, job_id, self._owner))
+            return int(cur.rowcount) == 1
 
     def progress(self, job_id: str, done: int, total: int) -> None:
         """Record progress (documents committed of the documents to write)."""
@@ -154,15 +189,23 @@ class JobStore:
     def finish(
         self, job_id: str, state: str, report: dict[str, Any] | None, errors: list[dict[str, str]],
         documents: list[str] | None = None, error: str | None = None,
-    ) -> None:
-        """Record the end of a job (``succeeded``, ``failed`` or ``interrupted``)."""
+    ) -> bool:
+        """Record the end of a job (``succeeded``, ``failed`` or ``interrupted``).
+
+        Returns:
+            False when this store's owner no longer holds the job's lease (another replica took it over): the
+            end is not recorded.
+        """
+        mine = " AND lease_owner=?" if self._owner is not None else ""
         with self._db.write() as conn:
-            conn.execute(
-                "UPDATE jobs SET state=?, finished_at=?, report=?, errors=?, error=?,"
-                " documents=COALESCE(?, documents) WHERE id=?",
+            cur = conn.execute(
+                "UPDATE jobs SET state=?, finished_at=?, report=?, errors=?, error=?,"  # noqa: S608 - fixed text
+                f" documents=COALESCE(?, documents) WHERE id=?{mine}",
                 (state, time.time() if state != "interrupted" else None, json.dumps(report) if report else None,
-                 json.dumps(errors), error, json.dumps(documents) if documents is not None else None, job_id),
+                 json.dumps(errors), error, json.dumps(documents) if documents is not None else None, job_id,
+                 *([self._owner] if self._owner is not None else [])),
             )
+            return int(cur.rowcount) == 1
 
     def cancel(self, collection: str, job_id: str) -> Job:
         """Cancel an ingest job: a queued one at once, a running one after its current batch (committed
@@ -215,3 +258,37 @@ class JobStore:
         """Jobs per state."""
         found = {str(r[0]): int(r[1]) for r in self._db.read("SELECT state, COUNT(*) FROM jobs GROUP BY state")}
         return {s: found.get(s, 0) for s in STATES}
+
+
+class LeaseKeeper:
+    """Renews a job's lease (a third of its length apart) while the job runs: ``with LeaseKeeper(jobs, job):``.
+
+    ``lost`` is set when the lease is gone (another replica took the job over): the job should stop; its end
+    is not recorded anyway (:meth:`JobStore.finish`). A renewal that fails (the database is briefly away) is
+    tried again at the next beat.
+    """
+
+    def __init__(self, jobs: JobStore, job_id: str) -> None:
+        self._jobs = jobs
+        self._job_id = job_id
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"lease-{job_id}", daemon=True)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self._jobs.lease_s / 3):
+            try:
+                if not self._jobs.renew(self._job_id):
+                    log.warning("job %s: lease lost (another replica took it over); stopping it", self._job_id)
+                    self.lost.set()
+                    return
+            except StoreError as exc:
+                log.warning("job %s: lease not renewed this time: %s", self._job_id, exc)
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)

@@ -61,6 +61,8 @@ ADDED_COLUMNS = (  # columns later versions added: (table, column, declaration)
     ("keys", "principals", "TEXT NOT NULL DEFAULT '[\"*\"]'"),
     ("jobs", "text_done", "INTEGER NOT NULL DEFAULT 0"),
     ("jobs", "text_total", "INTEGER NOT NULL DEFAULT 0"),
+    ("jobs", "lease_owner", "TEXT"),  # the replica whose worker runs the job (see service.jobs)
+    ("jobs", "lease_until", "REAL"),
 )
 
 

@@ -114,6 +114,7 @@ def build_runtime(settings: Settings, metrics_dir: Path | None = None) -> Runtim
     db = open_server_db(settings)
     table = settings.data_dir / "ratelimit.bin"
     try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)  # with the server state in PostgreSQL, nothing else has
         buckets = TokenBuckets(settings.api_rate_per_s, settings.api_rate_burst, table)
     except OSError as exc:
         db.close()

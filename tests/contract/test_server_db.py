@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,3 +136,24 @@ def test_audit_usage_and_models(db_factory) -> None:  # type: ignore[no-untyped-
     entry = models.record("reader", "tiny", "/models/tiny.gguf", "ab" * 32, 1234, "apache-2.0")
     assert entry.version == 1 and models.record("reader", "tiny", "/m/t2.gguf", "cd" * 32, 5).version == 2
     assert [e.version for e in models.get("tiny")] == [1, 2]
+
+
+def test_job_leases_hand_over_a_dead_holders_job_once(db_factory) -> None:  # type: ignore[no-untyped-def]
+    a = JobStore(db_factory(), owner="replica-a", lease_s=0.5)
+    b = JobStore(db_factory(), owner="replica-b", lease_s=0.5)
+    job = a.create("alpha", [], ["d1"], None)
+    assert (claimed := a.claim()) is not None and claimed.id == job.id
+    assert b.claim() is None  # held
+    assert a.renew(job.id)
+    time.sleep(0.7)  # replica a dies: its lease runs out
+    taken = b.claim()
+    assert taken is not None and taken.id == job.id and taken.attempts == 2
+    assert not a.renew(job.id)  # a, back, learns it lost the job
+    assert not a.finish(job.id, "succeeded", {"documents": 1}, [])  # and cannot record its end
+    assert b.finish(job.id, "succeeded", {"documents": 1}, [])
+    row = b.db.read("SELECT state, lease_owner, attempts FROM jobs WHERE id=?", (job.id,))[0]
+    assert (row["state"], row["lease_owner"], row["attempts"]) == ("succeeded", "replica-b", 2)
+    interrupted = a.create("alpha", [], ["d2"], None)
+    assert a.claim() is not None and a.finish(interrupted.id, "interrupted", None, [])
+    again = b.claim()  # an interrupted job is claimed again at once
+    assert again is not None and again.id == interrupted.id
