@@ -189,7 +189,10 @@ def create(settings: Settings, to: Path, *, collections_: Sequence[str] = (), de
     for name in names:
         collections.require(settings, name)
     with_default = default_store or (every and _default_store_exists(settings))
-    with_server = (server_state or every) and server_db_path(settings.data_dir).is_file()
+    if server_state and settings.server_db_url:
+        raise InputError("the server state is in PostgreSQL (server_db_url): back it up with pg_dump "
+                         "(deploy/README.md); --all backs up the collections and the data directory's store")
+    with_server = (server_state or every) and not settings.server_db_url and server_db_path(settings.data_dir).is_file()
     if not names and not with_default and not with_server:
         raise InputError("nothing to back up: name --collection, --all or the data directory's own store")
     as_tar = to.suffix == ".tar"

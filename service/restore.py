@@ -244,6 +244,9 @@ def restore(settings: Settings, source: Path, *, collection: str | None = None, 
         raise NotFoundError(f"no backup at {source}")
     if as_name is not None:
         collections.validate_name(as_name)
+    if server_state and settings.server_db_url:
+        raise InputError("the server state is in PostgreSQL (server_db_url): restore it with pg_restore; "
+                         "restore the collections without --server-state")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     recover(settings)
     with tempfile.TemporaryDirectory(prefix=".restore-unpack-", dir=settings.data_dir) as tmp:

@@ -53,6 +53,8 @@ CREATE TABLE IF NOT EXISTS proposals (
     decided_at REAL, decided_by TEXT, PRIMARY KEY (collection, id));
 CREATE INDEX IF NOT EXISTS proposals_queue ON proposals(collection, status, kind, confidence);
 CREATE INDEX IF NOT EXISTS proposals_document ON proposals(collection, doc_id);
+CREATE TABLE IF NOT EXISTS rate_buckets (
+    key TEXT PRIMARY KEY, tokens REAL NOT NULL, at REAL NOT NULL, allowed INTEGER NOT NULL);
 """
 ADDED_COLUMNS = (  # columns later versions added: (table, column, declaration)
     ("jobs", "kind", "TEXT NOT NULL DEFAULT 'ingest'"),

@@ -137,6 +137,21 @@ class PostgresServerDB(ServerDB):
             except psycopg.Error as exc:
                 raise _translate(exc, "read") from exc
 
+    def statement(self, sql: str, params: dict[str, Any]) -> list[Any]:
+        """Run one statement in a transaction of its own, without the write lock (it must be atomic by itself,
+        e.g. an upsert), with named parameters (``:name``) and its RETURNING rows.
+
+        Raises:
+            StoreError: PostgreSQL failed (StoreUnavailableError when it cannot be reached).
+        """
+        text = re.sub(r":([a-z_]+)", r"%(\1)s", sql)
+        with self._lock:
+            conn = self._connection()
+            try:
+                return conn.execute(text, params).fetchall()
+            except psycopg.Error as exc:
+                raise _translate(exc, "statement") from exc
+
     @contextmanager
     def write(self) -> Iterator[Any]:
         """One write transaction under the write lock, committed on success, rolled back on error.

@@ -25,10 +25,24 @@ import struct
 import threading
 import time
 from pathlib import Path
+from typing import Protocol
 
 _MAGIC = b"hopgraph-rl-v1\0\0"
 _SLOT = struct.Struct("<Qdd")  # key hash (0: empty), tokens, last refill (unix seconds)
 _PROBE = 32
+
+
+class Buckets(Protocol):
+    """Per-key token buckets: this module's (one host) or :mod:`api.http.ratelimit_shared`'s (every replica)."""
+
+    @property
+    def enabled(self) -> bool: ...
+
+    def take(self, key: str) -> float: ...
+
+    def retry_after(self, wait_s: float) -> str: ...
+
+    def close(self) -> None: ...
 
 
 def _key_hash(key: str) -> int:

@@ -16,7 +16,8 @@ from litestar import Litestar
 
 from api.http.metrics import Metrics
 from api.http.metrics_share import PUBLISH_EVERY_S, MetricsShare
-from api.http.ratelimit import TokenBuckets
+from api.http.ratelimit import Buckets, TokenBuckets
+from api.http.ratelimit_shared import SharedBuckets
 from core.errors import HopgraphError, StoreError
 from core.settings import Settings
 from service import heap
@@ -27,6 +28,7 @@ from service.keys import KeyStore
 from service.registry import CollectionRegistry, SharedModels
 from service.review import ReviewQueue
 from service.serverdb import ServerDB, open_server_db
+from service.serverdb_pg import PostgresServerDB
 from service.usage import FLUSH_EVERY_S, CpuMeter, UsageLog
 
 log = logging.getLogger("hopgraph.api")
@@ -72,7 +74,7 @@ class Runtime:
     models: SharedModels
     registry: CollectionRegistry
     metrics: Metrics
-    buckets: TokenBuckets
+    buckets: Buckets
     ingest: IngestHost
     usage: UsageLog
     review: ReviewQueue
@@ -115,7 +117,10 @@ def build_runtime(settings: Settings, metrics_dir: Path | None = None) -> Runtim
     table = settings.data_dir / "ratelimit.bin"
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)  # with the server state in PostgreSQL, nothing else has
-        buckets = TokenBuckets(settings.api_rate_per_s, settings.api_rate_burst, table)
+        buckets: Buckets = (
+            SharedBuckets(settings.api_rate_per_s, settings.api_rate_burst, db)
+            if isinstance(db, PostgresServerDB)  # replicas on several hosts: one limit across all of them
+            else TokenBuckets(settings.api_rate_per_s, settings.api_rate_burst, table))
     except OSError as exc:
         db.close()
         raise StoreError(f"cannot open the rate-limit table {table}: {exc}") from exc

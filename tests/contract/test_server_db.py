@@ -157,3 +157,17 @@ def test_job_leases_hand_over_a_dead_holders_job_once(db_factory) -> None:  # ty
     assert a.claim() is not None and a.finish(interrupted.id, "interrupted", None, [])
     again = b.claim()  # an interrupted job is claimed again at once
     assert again is not None and again.id == interrupted.id
+
+
+@pytest.mark.parametrize("db_factory", ["postgresql"], indirect=True)  # SQLite: tests/unit/test_ratelimit.py
+def test_rate_limit_shared_by_replicas(db_factory) -> None:  # type: ignore[no-untyped-def]
+    first = db_factory()
+    assert isinstance(first, PostgresServerDB)
+    from api.http.ratelimit_shared import SharedBuckets
+
+    a, b = SharedBuckets(1.0, 3, first), SharedBuckets(1.0, 3, db_factory())  # two replicas, one budget
+    assert [a.take("k1"), b.take("k1"), a.take("k1")] == [0.0, 0.0, 0.0]
+    wait = b.take("k1")
+    assert 0.0 < wait <= 1.0 and a.take("k2") == 0.0  # another key has its own bucket
+    time.sleep(wait + 0.05)
+    assert a.take("k1") == 0.0 and b.take("k1") > 0.0
