@@ -27,7 +27,7 @@ def serve(app: AppContext, host: str, port: int, workers: int, log_level: str) -
 
 @click.group()
 def keys() -> None:
-    """API keys of the HTTP API (stored hashed in DATA_DIR/server.db)."""
+    """API keys of the HTTP API (stored hashed in the server database: DATA_DIR/server.db or server_db_url)."""
 
 
 def _key_store(app: AppContext):  # type: ignore[no-untyped-def]

@@ -34,7 +34,7 @@ def _free(port: int) -> bool:
     return True
 
 
-def _free_block(count: int) -> int:
+def free_block(count: int) -> int:
     """A port p with p .. p + count - 1 free on loopback."""
     for _ in range(200):
         base = random.randrange(20000, 60000 - count)
@@ -48,8 +48,8 @@ class WeaviateCluster:
 
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = run_dir
-        http, grpc = _free_block(SIZE), _free_block(SIZE)
-        gossip, raft = _free_block(2 * SIZE), _free_block(2 * SIZE)
+        http, grpc = free_block(SIZE), free_block(SIZE)
+        gossip, raft = free_block(2 * SIZE), free_block(2 * SIZE)
         self.http_ports = [http + i for i in range(SIZE)]
         self.env = {**os.environ, "HOPGRAPH_SERVICES_DIR": str(run_dir),
                     "HOPGRAPH_WEAVIATE_CLUSTER_HTTP_PORT": str(http), "HOPGRAPH_WEAVIATE_CLUSTER_GRPC_PORT": str(grpc),

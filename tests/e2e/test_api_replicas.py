@@ -20,6 +20,7 @@ import psycopg
 import pytest
 
 from tests.conftest import MUSIQUE, ROOT
+from tests.contract.cluster import free_block
 from tests.contract.test_server_db import postgres_url  # noqa: F401 - fixture
 from tests.e2e.snapshot import check_consistency
 
@@ -28,19 +29,13 @@ LEASE_S = 4.0
 pytestmark = pytest.mark.slow
 
 
-def _free_block(count: int) -> int:
-    from tests.contract.cluster import _free_block as free
-
-    return free(count)
-
-
 @pytest.fixture
 def replicas(tmp_path: Path, model_cache: Path, postgres_url: str) -> Iterator[tuple[str, dict[str, str]]]:  # noqa: F811
     name = "t_" + uuid.uuid4().hex[:12]
     with psycopg.connect(postgres_url, autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")
     url = postgres_url.rsplit("/", 1)[0] + "/" + name
-    base = _free_block(3)
+    base = free_block(3)
     env = {**os.environ, "HOPGRAPH_SERVICES_DIR": str(tmp_path / "run"), "HOPGRAPH_DATA_DIR": str(tmp_path / "data"),
            "HOPGRAPH_SERVER_DB_URL": url, "HOPGRAPH_API_AUTH": "false", "HOPGRAPH_API_JOB_LEASE_S": str(LEASE_S),
            "HOPGRAPH_MODEL_CACHE_DIR": str(model_cache), "HOPGRAPH_LLM_MODEL": "fast", "HOPGRAPH_THREADS": "1",
