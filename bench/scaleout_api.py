@@ -4,14 +4,17 @@
 passages) in one collection on the embedded store of their shared data directory.
 
 For each replica count: ``--seconds`` of ``/retrieve`` (hybrid, k=5) by ``--clients`` threads, then
-``--queries`` LLM answers (``/query``, the fast reader, streamed off) by the same threads. ``failover``:
-the ``/retrieve`` load on 2 replicas, one SIGKILLed a third of the way in; a request that fails at the
-connection (the replica died under it) is sent once more, as a client would. One JSON object per
+``--queries`` LLM answers (``/query``, the fast reader, streamed off) by the same threads. Each replica
+runs with ``--threads`` threads (1: two replicas on this 2-core box divide its cores, as a deployment
+would). ``failover``: the ``/retrieve`` load on 2 replicas, one SIGKILLed a third of the way in; a
+request that fails at the connection (the replica died under it) is sent once more, as a client would.
+One JSON object per
 configuration: ``replicas``, ``endpoint``, ``requests``, ``errors`` (after that one retry), ``retried``,
 ``qps``, ``p50_ms``, ``p95_ms``, ``p99_ms``; the failover also ``recover_s`` (from the kill to the first
 request answered after it) and ``max_ms``. ``ratio_2_over_1`` compares the QPS per endpoint.
 
-    python bench/scaleout_api.py [--clients 4] [--seconds 15] [--queries 16] [--model-cache DIR] [--out FILE]
+    python bench/scaleout_api.py [--clients 4] [--seconds 15] [--queries 16] [--threads 1] [--model-cache DIR]
+                                 [--out FILE]
 """
 
 from __future__ import annotations
@@ -128,6 +131,7 @@ def run(args: argparse.Namespace, tmp: Path, db_url: str) -> dict[str, Any]:
            "HOPGRAPH_SERVER_DB_URL": db_url, "HOPGRAPH_API_AUTH": "false", "HOPGRAPH_API_RATE_PER_S": "0",
            "HOPGRAPH_MODEL_CACHE_DIR": str(args.model_cache), "HOPGRAPH_LLM_MODEL": "fast",
            "HOPGRAPH_LLM_MAX_TOKENS": "24", "HOPGRAPH_GRAPH_STORE": "embedded", "HOPGRAPH_VECTOR_STORE": "embedded",
+           "HOPGRAPH_THREADS": str(args.threads),
            "HOPGRAPH_API_PORT": str(base), "HOPGRAPH_REPLICA_PORT": str(base + 1)}
     lb = f"http://127.0.0.1:{base}"
     questions = [q["question"] for q in json.loads(QUESTIONS.read_text())]
@@ -171,6 +175,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--queries", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads of each replica (its reader's): replicas on one box divide its cores")
     parser.add_argument("--model-cache", type=Path, default=ROOT / "bench" / "results" / "model-cache")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "scaleout_api.json")
     args = parser.parse_args()
@@ -183,7 +189,7 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="hopgraph-scaleout-api-") as tmp:
             result = {**run(args, Path(tmp), admin_url.rsplit("/", 1)[0] + "/" + name), "clients": args.clients,
-                      "cpus": os.cpu_count()}
+                      "threads_per_replica": args.threads, "cpus": os.cpu_count()}
     finally:
         with psycopg.connect(admin_url, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
