@@ -29,7 +29,7 @@ def cli_actor() -> str:
 
 def audit_log(app: AppContext) -> AuditLog:
     """The audit log of the data directory's server database, closed with the command."""
-    from service.serverdb import open_server_db
+    from service.server_state import open_server_db
 
     db = open_server_db(app.settings)
     click.get_current_context().call_on_close(db.close)

@@ -14,7 +14,7 @@ from api.cli_errors import handle_errors
 from service.context import AppContext
 from service.model_registry import KINDS, ModelEntry, ModelRegistry
 from service.registry import reader_path
-from service.serverdb import open_server_db
+from service.server_state import open_server_db
 
 
 def _registry(app: AppContext) -> ModelRegistry:

@@ -32,7 +32,7 @@ def keys() -> None:
 
 def _key_store(app: AppContext):  # type: ignore[no-untyped-def]
     from service.keys import KeyStore
-    from service.serverdb import open_server_db
+    from service.server_state import open_server_db
 
     db = open_server_db(app.settings)
     click.get_current_context().call_on_close(db.close)

@@ -43,6 +43,11 @@ EOF
 
 pid_files() { compgen -G "$RUN_DIR/inference-*.pid" || true; }
 
+running() { # running PID: alive and not a zombie (a server killed but not yet reaped by its new parent)
+  kill -0 "$1" 2>/dev/null || return 1
+  [[ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" != Z ]]
+}
+
 start() {
   local n="${1:-2}" reader="${2:-fast}" model port pid
   model="$(cd "$REPO_DIR" && "$PY" -m api.cli models path "$reader")"
@@ -50,7 +55,7 @@ start() {
   local urls=()
   for ((i = 0; i < n; i++)); do
     port=$((BASE_PORT + i))
-    if [[ -f "$RUN_DIR/inference-$port.pid" ]] && kill -0 "$(cat "$RUN_DIR/inference-$port.pid")" 2>/dev/null; then
+    if [[ -f "$RUN_DIR/inference-$port.pid" ]] && running "$(cat "$RUN_DIR/inference-$port.pid")"; then
       log "port $port: already running"
     else
       (cd "$REPO_DIR" && exec "$PY" -m llama_cpp.server --model "$model" --model_alias hopgraph-reader \
@@ -65,7 +70,7 @@ start() {
     port=$((BASE_PORT + i))
     until answers "$port"; do
       pid="$(cat "$RUN_DIR/inference-$port.pid")"
-      if ! kill -0 "$pid" 2>/dev/null; then
+      if ! running "$pid"; then
         log "port $port: the server exited; its log:"; tail -20 "$LOG_DIR/inference-$port.log" >&2; exit 1
       fi
       if ((SECONDS > deadline)); then log "port $port: not answering after ${START_TIMEOUT}s"; exit 1; fi
@@ -84,9 +89,9 @@ stop() {
   local f pid
   for f in $(pid_files); do
     pid="$(cat "$f")"
-    if kill -0 "$pid" 2>/dev/null; then
+    if running "$pid"; then
       kill -TERM "$pid" 2>/dev/null || true
-      for ((t = 0; t < STOP_TIMEOUT * 10; t++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      for ((t = 0; t < STOP_TIMEOUT * 10; t++)); do running "$pid" || break; sleep 0.1; done
       kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
     fi
     rm -f "$f"

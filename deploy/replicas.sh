@@ -45,7 +45,12 @@ except OSError:
 EOF
 }
 
-alive() { [[ -s "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+running() { # running PID: alive and not a zombie (killed, not yet reaped by its new parent)
+  kill -0 "$1" 2>/dev/null || return 1
+  [[ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" != Z ]]
+}
+
+alive() { [[ -s "$1" ]] && running "$(cat "$1")"; }
 
 haproxy_cfg() { # haproxy_cfg N: the balancer's configuration
   local n="$1" i
@@ -122,10 +127,10 @@ stop_pid() { # stop_pid FILE: SIGTERM (the server drains), SIGKILL after the tim
   local f="$1" pid
   [[ -s "$f" ]] || { rm -f "$f"; return 0; }
   pid="$(cat "$f")"
-  if kill -0 "$pid" 2>/dev/null; then
+  if running "$pid"; then
     kill -TERM "$pid" 2>/dev/null || true
-    for ((t = 0; t < STOP_TIMEOUT * 10; t++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL -- "-$pid" 2>/dev/null || true
+    for ((t = 0; t < STOP_TIMEOUT * 10; t++)); do running "$pid" || break; sleep 0.1; done
+    running "$pid" && kill -KILL -- "-$pid" 2>/dev/null || true
   fi
   rm -f "$f"
 }

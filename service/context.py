@@ -23,7 +23,7 @@ from retrieval.chain import ChainReader
 from retrieval.retriever import Retriever
 from service import collections, model_stamps
 from service.model_registry import reader_settings
-from service.serverdb import open_server_db
+from service.server_state import open_server_db
 from service.vector_spaces import Embedders
 from service.views import Reading, Views
 

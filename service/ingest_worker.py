@@ -36,7 +36,8 @@ from inference.embedder import Embedder, load_embedder
 from service import collections, curation
 from service.jobs import Job, JobStore, LeaseKeeper
 from service.review import ReviewQueue
-from service.serverdb import ServerDB, open_server_db
+from service.server_state import open_server_db
+from service.serverdb import ServerDB
 from service.vector_spaces import Embedders
 
 if TYPE_CHECKING:

@@ -36,7 +36,8 @@ from service import collections, heap, model_stamps
 from service.drift import GoldenCentroid
 from service.entity_cache import CachedEntities
 from service.model_registry import reader_settings
-from service.serverdb import ServerDB, open_server_db
+from service.server_state import open_server_db
+from service.serverdb import ServerDB
 from service.vector_spaces import Embedders
 from service.views import Reading, Views
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import StoreError, StoreUnavailableError
-from core.settings import Settings
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS keys (
@@ -154,16 +153,3 @@ class ServerDB:
 def server_db_path(data_dir: Path) -> Path:
     """Where the SQLite server database of ``data_dir`` lives."""
     return data_dir / "server.db"
-
-
-def open_server_db(settings: Settings) -> ServerDB:
-    """The settings' server database: PostgreSQL at ``server_db_url``, else the SQLite file of the data dir.
-
-    Raises:
-        StoreError: it cannot be opened (StoreUnavailableError: PostgreSQL cannot be reached).
-    """
-    if settings.server_db_url:
-        from service.serverdb_pg import PostgresServerDB
-
-        return PostgresServerDB(settings.server_db_url, settings.store_timeout_s)
-    return ServerDB(server_db_path(settings.data_dir))

@@ -27,7 +27,8 @@ from service.jobs import JobStore
 from service.keys import KeyStore
 from service.registry import CollectionRegistry, SharedModels
 from service.review import ReviewQueue
-from service.serverdb import ServerDB, open_server_db
+from service.server_state import open_server_db
+from service.serverdb import ServerDB
 from service.serverdb_pg import PostgresServerDB
 from service.usage import FLUSH_EVERY_S, CpuMeter, UsageLog
 

@@ -126,24 +126,10 @@ class WeaviateNodes:
             self._watcher = threading.Thread(target=self._watch, name="weaviate-nodes", daemon=True)
             self._watcher.start()
 
-    @classmethod
-    def of_client(cls, client: weaviate.WeaviateClient) -> WeaviateNodes:
-        """A one-node set over a client connected elsewhere (no liveness check, no failover)."""
-        nodes = cls.__new__(cls)
-        nodes.addresses = []
-        nodes._lock = threading.Lock()
-        nodes._generation = 0
-        nodes._index = 0
-        nodes._client = client
-        nodes._liveness = None
-        nodes._closed = threading.Event()
-        nodes._watcher = None
-        return nodes
-
     @property
     def node(self) -> str:
         """The node in use, for messages."""
-        return str(self.addresses[self._index]) if self.addresses else "the given client"
+        return str(self.addresses[self._index])
 
     @property
     def several(self) -> bool:
@@ -152,7 +138,7 @@ class WeaviateNodes:
 
     @property
     def checked(self) -> bool:
-        """Whether calls are checked for liveness (and may move to another node)."""
+        """Whether calls are checked for liveness (while the set is open)."""
         return self._liveness is not None
 
     def current(self, what: str) -> tuple[weaviate.WeaviateClient, int]:
@@ -188,7 +174,7 @@ class WeaviateNodes:
             StoreUnavailableError: no node answers.
         """
         with self._lock:
-            if generation != self._generation or not self.addresses:
+            if generation != self._generation:
                 return
             self._switch(what, start=self._index + 1)
 
