@@ -1,5 +1,5 @@
-"""Scale-out benchmark, the inference pool part: the reader on 1 and on 2 OpenAI-compatible llama.cpp servers
-(deploy/inference.sh, one thread each), and a failover drill.
+"""Scale-out benchmark. The inference pool part (here): the reader on 1 and on 2 OpenAI-compatible llama.cpp
+servers (deploy/inference.sh, one thread each), and a failover drill.
 
 For each configuration, ``--requests`` answers of a retrieval-sized prompt (numbered passages, a question,
 a short answer) are sent by ``--concurrency`` client threads through :class:`inference.remote_llm.RemoteLLM`;
@@ -9,7 +9,14 @@ SIGKILLed after a third of the requests: ``errors`` (answers that failed), ``ret
 moved to the other server), ``recover_s`` (from the kill to the first answer completed after it) and
 ``max_ms`` (the slowest answer, the one the kill interrupted). ``ratio_2_over_1`` compares the QPS.
 
-    python bench/scaleout.py [--requests 24] [--concurrency 2] [--reader fast] [--out FILE]
+    python bench/scaleout.py [--part all|inference|weaviate|api|neo4j] [--requests 24] [--concurrency 2]
+                             [--reader fast] [--out FILE]
+
+``--part`` (default ``all``) also runs, each in a process of its own, with its own defaults, and puts its JSON
+under its name: ``weaviate`` (bench/scaleout_weaviate.py: a 3-node cluster, replication 3, a node killed),
+``api`` (bench/scaleout_api.py: /retrieve and /query on 1 and 2 API replicas behind HAProxy, a replica
+killed) and ``neo4j`` (bench/scaleout_neo4j.py: Neo4j restarted under load). They need the servers of
+``deploy/services.sh start`` and ``. .services/env``.
 """
 
 from __future__ import annotations
@@ -112,8 +119,24 @@ def _load(urls: list[str], requests: int, concurrency: int,
     return out
 
 
+PARTS = {"weaviate": "scaleout_weaviate.py", "api": "scaleout_api.py", "neo4j": "scaleout_neo4j.py"}
+
+
+def _part(name: str, model_cache: Path, tmp: Path) -> Any:
+    """Run another part's program; its JSON."""
+    out = tmp / f"{name}.json"
+    args = [sys.executable, str(ROOT / "bench" / PARTS[name]), "--out", str(out)]
+    if name != "weaviate":
+        args += ["--model-cache", str(model_cache)]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=1800, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"bench/{PARTS[name]} failed:\n{done.stderr[-3000:]}")
+    return json.loads(out.read_text())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--part", choices=["all", "inference", *PARTS], default="all")
     parser.add_argument("--requests", type=int, default=24)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--reader", default="fast")
@@ -121,6 +144,19 @@ def main() -> None:
     parser.add_argument("--model-cache", type=Path, default=ROOT / "bench" / "results" / "model-cache")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "scaleout.json")
     args = parser.parse_args()
+    result: dict[str, Any] = {}
+    if args.part in ("all", "inference"):
+        result["inference"] = _inference(args)
+    with tempfile.TemporaryDirectory(prefix="hopgraph-scaleout-parts-") as tmp:
+        for name in PARTS:
+            if args.part in ("all", name):
+                result[name] = _part(name, args.model_cache, Path(tmp))
+    print(json.dumps(result, indent=2))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+def _inference(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="hopgraph-scaleout-") as tmp:
         run = Path(tmp)
         urls, env = _servers(run, args.port, args.reader, args.model_cache)
@@ -133,12 +169,9 @@ def main() -> None:
         finally:
             subprocess.run(["bash", str(ROOT / "deploy" / "inference.sh"), "stop"], env=env, capture_output=True,
                            timeout=120)
-    result = {"inference_1": one, "inference_2": two, "failover": failover,
-              "ratio_2_over_1": round(two["qps"] / one["qps"], 2) if one["qps"] else None,
-              "reader": args.reader, "concurrency": args.concurrency, "cpus": os.cpu_count()}
-    print(json.dumps(result, indent=2))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    return {"inference_1": one, "inference_2": two, "failover": failover,
+            "ratio_2_over_1": round(two["qps"] / one["qps"], 2) if one["qps"] else None,
+            "reader": args.reader, "concurrency": args.concurrency, "cpus": os.cpu_count()}
 
 
 if __name__ == "__main__":
