@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from core.errors import HopgraphError
+from core.errors import HopgraphError, StoreError
 from core.process import exit_with_parent
 from core.settings import Settings
 from extraction.nlp import NlpRunner
@@ -214,7 +214,12 @@ class IngestWorker:
         owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         jobs = JobStore(db, owner, self._settings.api_job_lease_s)
         while not self._control.stop.is_set() and not self._orphaned():
-            job = jobs.claim()
+            try:
+                job = jobs.claim()
+            except StoreError as exc:  # PostgreSQL restarting or failing over: claim again in a moment
+                log.warning("cannot claim a job: %s", exc)
+                self._control.stop.wait(self._poll_s * 4)
+                continue
             if job is None:
                 self._control.stop.wait(self._poll_s)
                 continue
