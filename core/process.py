@@ -9,10 +9,12 @@ child when its parent dies (``prctl(PR_SET_PDEATHSIG)``); elsewhere this is a no
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import os
 import signal
 import sys
 from pathlib import Path
+from typing import IO
 
 _PR_SET_PDEATHSIG = 1
 
@@ -57,3 +59,22 @@ def pid_file_alive(path: Path) -> bool:
         return process_alive(int(path.read_text().strip()))
     except (OSError, ValueError):
         return False
+
+
+class FileLock:
+    """An exclusive, non-blocking ``flock`` on a file, released when the holder exits or dies."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: IO[bytes] = path.open("a+b")
+
+    def try_acquire(self) -> bool:
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def release(self) -> None:
+        fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._file.close()

@@ -11,7 +11,6 @@ ends claiming, ``abort`` interrupts the current job after its next batch.
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import logging
 import os
@@ -23,10 +22,10 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from core.errors import HopgraphError, StoreError
-from core.process import exit_with_parent
+from core.process import FileLock, exit_with_parent
 from core.settings import Settings
 from extraction.nlp import NlpRunner
 from extraction.pipeline import IngestReport, ProposalSink
@@ -95,25 +94,6 @@ class Control:
 
     stop: Flag
     abort: Flag
-
-
-class _Lock:
-    """An exclusive, non-blocking ``flock`` on a file, released when the holder exits or dies."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: IO[bytes] = path.open("a+b")
-
-    def try_acquire(self) -> bool:
-        try:
-            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        return True
-
-    def release(self) -> None:
-        fcntl.flock(self._file, fcntl.LOCK_UN)
-        self._file.close()
 
 
 def _scrub(text: str, base: Path) -> str:
@@ -189,7 +169,7 @@ class IngestWorker:
                 if self._nlp is not None:
                     self._nlp.close()
             return
-        lock = _Lock(self._settings.data_dir / "ingest.lock")
+        lock = FileLock(self._settings.data_dir / "ingest.lock")
         jobs = JobStore(db)
         try:
             while not lock.try_acquire():
