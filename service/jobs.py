@@ -205,7 +205,10 @@ class JobStore:
                  json.dumps(errors), error, json.dumps(documents) if documents is not None else None, job_id,
                  *([self._owner] if self._owner is not None else [])),
             )
-            return int(cur.rowcount) == 1
+            recorded = int(cur.rowcount) == 1
+        if not recorded and self._owner is not None:
+            log.warning("job %s: its end (%s) is not recorded: %s no longer holds it", job_id, state, self._owner)
+        return recorded
 
     def cancel(self, collection: str, job_id: str) -> Job:
         """Cancel an ingest job: a queued one at once, a running one after its current batch (committed
