@@ -59,6 +59,12 @@ WEAVIATE_PATCH_REV=loopback1
 WEAVIATE_NODE=hopgraph-node1 # CLUSTER_HOSTNAME; the raft state remembers it: keep it fixed
 
 PG_HOME="$SDIR/postgres"
+# Run as root, PostgreSQL runs as the postgres user, who must reach its directory: when the services directory
+# is not open to it (e.g. a checkout under a private home), the cluster lives under postgres's own home instead.
+if [[ "$(id -u)" -eq 0 ]] && getent passwd postgres >/dev/null 2>&1 &&
+    ! setpriv --reuid=postgres --regid=postgres --init-groups -- test -x "$SDIR" 2>/dev/null; then
+    PG_HOME="$(getent passwd postgres | cut -d: -f6)/hopgraph-$(printf '%s' "$SDIR" | sha256sum | cut -c1-12)"
+fi
 NEO4J_POM="$DEPLOY_DIR/neo4j/pom.xml"
 NEO4J_HOME="$SDIR/neo4j"
 NEO4J_LIB="$NEO4J_HOME/lib"
