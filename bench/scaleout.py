@@ -36,6 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.loadrun import pct  # noqa: E402
 from inference.remote_llm import EndpointPool, RemoteLLM  # noqa: E402
 
 PASSAGES = "\n".join(f"[{n}] Passage {n}: " + " ".join(f"word{n}{i}" for i in range(40)) for n in range(1, 5))
@@ -105,12 +106,9 @@ def _load(urls: list[str], requests: int, concurrency: int,
     state = llm.pool.snapshot()
     llm.close()
 
-    def pct(q: float) -> float | None:
-        return round(latencies[min(len(latencies) - 1, int(len(latencies) * q))], 1) if latencies else None
-
     out: dict[str, Any] = {"endpoints": len(urls), "requests": requests, "errors": errors,
-                           "qps": round(len(latencies) / wall, 2), "p50_ms": pct(0.5), "p95_ms": pct(0.95),
-                           "p99_ms": pct(0.99)}
+                           "qps": round(len(latencies) / wall, 2), "p50_ms": pct(latencies, 0.5),
+                           "p95_ms": pct(latencies, 0.95), "p99_ms": pct(latencies, 0.99)}
     if killed_at:
         after = [f for f in finished if f > killed_at[0]]
         out.update({"retried": sum(s.failures for s in state),

@@ -38,15 +38,12 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.loadrun import pct, run_for  # noqa: E402
 from tests.contract.cluster import free_block  # noqa: E402
 
 SCRIPT = ROOT / "deploy" / "replicas.sh"
 CORPUS = ROOT / "tests" / "fixtures" / "musique" / "corpus.json"
 QUESTIONS = ROOT / "tests" / "fixtures" / "musique" / "questions.json"
-
-
-def _pct(values: list[float], q: float) -> float | None:
-    return round(values[min(len(values) - 1, int(len(values) * q))], 1) if values else None
 
 
 def _one(client: httpx.Client, path: str, body: dict[str, Any]) -> tuple[bool, bool]:
@@ -91,26 +88,19 @@ def _load(lb: str, path: str, questions: list[str], clients: int, *, seconds: fl
                         errors += 1
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
-    started = time.perf_counter()
-    for th in threads:
-        th.start()
-    killed_at = None
     if seconds is not None:
-        if kill is not None:
-            time.sleep(seconds / 3)
-            kill()
-            killed_at = time.perf_counter()
-            time.sleep(seconds * 2 / 3)
-        else:
-            time.sleep(seconds)
-        stop.set()
-    for th in threads:
-        th.join()
-    wall = time.perf_counter() - started
+        wall, killed_at = run_for(threads, stop, seconds, kill)
+    else:  # ``count`` requests: the threads stop by themselves
+        started = time.perf_counter()
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        wall, killed_at = time.perf_counter() - started, None
     latencies.sort()
     out: dict[str, Any] = {"endpoint": path.rsplit("/", 1)[1], "requests": len(latencies) + errors, "errors": errors,
-                           "retried": retried, "qps": round(len(latencies) / wall, 2), "p50_ms": _pct(latencies, 0.5),
-                           "p95_ms": _pct(latencies, 0.95), "p99_ms": _pct(latencies, 0.99)}
+                           "retried": retried, "qps": round(len(latencies) / wall, 2), "p50_ms": pct(latencies, 0.5),
+                           "p95_ms": pct(latencies, 0.95), "p99_ms": pct(latencies, 0.99)}
     if killed_at is not None:
         after = [f for f in finished if f > killed_at]
         out.update({"recover_s": round(min(after) - killed_at, 3) if after else None,

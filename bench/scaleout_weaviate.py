@@ -33,15 +33,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.loadrun import pct, run_for  # noqa: E402
 from core.errors import StoreError  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from graph.weaviate.nodes import open_nodes, replication_of  # noqa: E402
 from graph.weaviate.vector_store import WeaviateVectorStore  # noqa: E402
 from tests.contract.cluster import DIM, WeaviateCluster, bundle, converged, missing  # noqa: E402
-
-
-def _pct(values: list[float], q: float) -> float | None:
-    return round(values[min(len(values) - 1, int(len(values) * q))], 1) if values else None
 
 
 def _load(store: WeaviateVectorStore, seconds: float, concurrency: int, kill: Any = None) -> dict[str, Any]:
@@ -84,25 +81,11 @@ def _load(store: WeaviateVectorStore, seconds: float, concurrency: int, kill: An
 
     threads = [threading.Thread(target=search, args=(i,)) for i in range(concurrency)]
     threads.append(threading.Thread(target=write))
-    started = time.perf_counter()
-    for th in threads:
-        th.start()
-    killed_at = None
-    if kill is not None:
-        time.sleep(seconds / 3)
-        kill()
-        killed_at = time.perf_counter()
-        time.sleep(seconds * 2 / 3)
-    else:
-        time.sleep(seconds)
-    stop.set()
-    for th in threads:
-        th.join()
-    wall = time.perf_counter() - started
+    wall, killed_at = run_for(threads, stop, seconds, kill)
     latencies.sort()
     out: dict[str, Any] = {"searches": len(latencies), "search_errors": errors["search"],
-                           "qps": round(len(latencies) / wall, 1), "p50_ms": _pct(latencies, 0.5),
-                           "p95_ms": _pct(latencies, 0.95), "p99_ms": _pct(latencies, 0.99),
+                           "qps": round(len(latencies) / wall, 1), "p50_ms": pct(latencies, 0.5),
+                           "p95_ms": pct(latencies, 0.95), "p99_ms": pct(latencies, 0.99),
                            "writes_per_s": round(len(acknowledged) / wall, 1), "write_errors": errors["write"],
                            "acknowledged": acknowledged, "first_errors": messages[:3]}
     if killed_at is not None:

@@ -20,6 +20,14 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from core.errors import ConfigError
 
 
+def _text_list(value: object) -> object:
+    """A setting given as one string, comma-separated or a JSON list, as a list (anything else unchanged)."""
+    if isinstance(value, str):
+        text = value.strip()
+        return json.loads(text) if text.startswith("[") else [item for item in text.split(",") if item.strip()]
+    return value
+
+
 def _default_threads() -> int:
     return max(1, os.cpu_count() or 1)
 
@@ -188,10 +196,7 @@ class Settings(BaseSettings):
     @classmethod
     def _endpoint_list(cls, value: object) -> object:
         """A comma-separated string (or a JSON list in one) as a list; trailing slashes dropped."""
-        if isinstance(value, str):
-            text = value.strip()
-            items = json.loads(text) if text.startswith("[") else [u for u in text.split(",") if u.strip()]
-            value = items
+        value = _text_list(value)
         if isinstance(value, list):
             return [str(u).strip().rstrip("/") for u in value]
         return value
@@ -200,9 +205,7 @@ class Settings(BaseSettings):
     @classmethod
     def _node_list(cls, value: object) -> object:
         """A comma-separated string (or a JSON list in one) of host:http_port:grpc_port as a list."""
-        if isinstance(value, str):
-            text = value.strip()
-            value = json.loads(text) if text.startswith("[") else [n for n in text.split(",") if n.strip()]
+        value = _text_list(value)
         if isinstance(value, list):
             nodes = [str(n).strip() for n in value]
             bad = [n for n in nodes if not re.fullmatch(r"[^\s:]+:\d{1,5}:\d{1,5}", n)]

@@ -13,40 +13,19 @@
 # from the model cache (HOPGRAPH_MODEL_CACHE_DIR, default DATA_DIR/models): nothing is downloaded.
 set -euo pipefail
 
-DEPLOY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_DIR="$(cd "$DEPLOY_DIR/.." && pwd)"
-SDIR="${HOPGRAPH_SERVICES_DIR:-$REPO_DIR/.services}"
-RUN_DIR="$SDIR/run"
-LOG_DIR="$SDIR/logs"
+# shellcheck source=deploy/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 ENV_FILE="$SDIR/inference.env"
 BASE_PORT="${HOPGRAPH_INFERENCE_PORT:-8091}"
 THREADS="${HOPGRAPH_INFERENCE_THREADS:-1}"
 START_TIMEOUT="${HOPGRAPH_INFERENCE_START_TIMEOUT:-120}"
 STOP_TIMEOUT="${HOPGRAPH_INFERENCE_STOP_TIMEOUT:-20}"
-if [[ -n "${HOPGRAPH_PYTHON:-}" ]]; then PY="$HOPGRAPH_PYTHON"
-elif [[ -x "$REPO_DIR/.venv/bin/python" ]]; then PY="$REPO_DIR/.venv/bin/python"
-else PY=python3; fi
-mkdir -p "$RUN_DIR" "$LOG_DIR"
 
 log() { printf '[inference] %s\n' "$*" >&2; }
 
-answers() {  # answers PORT: the server lists its models
-  "$PY" - "$1" <<'EOF'
-import sys, urllib.request
-try:
-    with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/v1/models", timeout=2) as r:
-        sys.exit(0 if r.status == 200 else 1)
-except OSError:
-    sys.exit(1)
-EOF
-}
+answers() { http_ok "$1" /v1/models; }  # answers PORT: the server lists its models
 
 pid_files() { compgen -G "$RUN_DIR/inference-*.pid" || true; }
-
-running() { # running PID: alive and not a zombie (a server killed but not yet reaped by its new parent)
-  kill -0 "$1" 2>/dev/null || return 1
-  [[ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" != Z ]]
-}
 
 start() {
   local n="${1:-2}" reader="${2:-fast}" model port pid

@@ -16,39 +16,18 @@
 # Needs haproxy (deploy/debian-tools.sh installs it).
 set -euo pipefail
 
-DEPLOY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_DIR="$(cd "$DEPLOY_DIR/.." && pwd)"
-SDIR="${HOPGRAPH_SERVICES_DIR:-$REPO_DIR/.services}"
-RUN_DIR="$SDIR/run"
-LOG_DIR="$SDIR/logs"
+# shellcheck source=deploy/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 ENV_FILE="$SDIR/replicas.env"
 LB_PORT="${HOPGRAPH_API_PORT:-8400}"
 BASE_PORT="${HOPGRAPH_REPLICA_PORT:-8401}"
 START_TIMEOUT="${HOPGRAPH_REPLICAS_START_TIMEOUT:-240}"
 STOP_TIMEOUT="${HOPGRAPH_REPLICAS_STOP_TIMEOUT:-60}"
-if [[ -n "${HOPGRAPH_PYTHON:-}" ]]; then PY="$HOPGRAPH_PYTHON"
-elif [[ -x "$REPO_DIR/.venv/bin/python" ]]; then PY="$REPO_DIR/.venv/bin/python"
-else PY=python3; fi
-mkdir -p "$RUN_DIR" "$LOG_DIR"
 
 log() { printf '[replicas] %s\n' "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
 
-ready() { # ready PORT: /readyz answers 200
-  "$PY" - "$1" <<'EOF'
-import sys, urllib.request
-try:
-    with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/readyz", timeout=2) as r:
-        sys.exit(0 if r.status == 200 else 1)
-except OSError:
-    sys.exit(1)
-EOF
-}
-
-running() { # running PID: alive and not a zombie (killed, not yet reaped by its new parent)
-  kill -0 "$1" 2>/dev/null || return 1
-  [[ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" != Z ]]
-}
+ready() { http_ok "$1" /readyz; }  # ready PORT: /readyz answers 200
 
 alive() { [[ -s "$1" ]] && running "$(cat "$1")"; }
 

@@ -136,11 +136,6 @@ class WeaviateNodes:
         """Whether there are nodes to move to."""
         return len(self.addresses) > 1
 
-    @property
-    def checked(self) -> bool:
-        """Whether calls are checked for liveness (while the set is open)."""
-        return self._liveness is not None
-
     def current(self, what: str) -> tuple[weaviate.WeaviateClient, int]:
         """The client of a node that answers, and the generation that names it (see :meth:`retired`).
 
@@ -149,10 +144,8 @@ class WeaviateNodes:
         """
         with self._lock:
             client, liveness, generation = self._client, self._liveness, self._generation
-        if client is None:
+        if client is None or liveness is None:
             raise StoreUnavailableError(f"weaviate unavailable during {what}: the store is closed")
-        if liveness is None:
-            return client, generation
         try:
             liveness.check(what)
             return client, generation

@@ -151,7 +151,7 @@ class WeaviateVectorStore(VectorStore):
                     continue
                 if not isinstance(exc, StoreUnavailableError):
                     raise
-                if not self._nodes.checked or time.monotonic() + delay > deadline:
+                if time.monotonic() + delay > deadline:
                     raise
             time.sleep(delay)
             delay = min(2 * delay, 1.0)
